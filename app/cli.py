@@ -1,0 +1,78 @@
+"""The ``coroscope`` command line.
+
+    coroscope                 open the app
+    coroscope run DEMO        open the app and run a demo
+    coroscope list            list the demos
+
+Every failure is one line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import demos
+from app import APP_NAME, __version__
+
+
+class CliError(Exception):
+    """A user mistake: printed as one line, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coroscope",
+        description=f"{APP_NAME}: watch asyncio run. With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser("run", help="open the app and run a demo")
+    run.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    run.add_argument("target", metavar="DEMO", help="a demo name (see `coroscope list`)")
+    listing = sub.add_parser("list", help="list the demos")
+    listing.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    return parser
+
+
+def cmd_list(_args: argparse.Namespace) -> int:
+    width = max(len(d.key) for d in demos.DEMOS)
+    for group, members in demos.groups().items():
+        print(f"{group}:")
+        for demo in members:
+            print(f"  {demo.key:<{width}}  {demo.summary}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from app.targets import UnknownTargetError, demo_target
+
+    try:
+        target = demo_target(args.target)
+    except UnknownTargetError as exc:
+        raise CliError(str(exc)) from exc
+    from app.gui import run_app
+
+    return run_app(target)
+
+
+def cmd_app(_args: argparse.Namespace) -> int:
+    from app.gui import run_app
+
+    return run_app()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = {"run": cmd_run, "list": cmd_list}.get(args.command, cmd_app)
+    try:
+        return handler(args)
+    except CliError as exc:
+        print(f"coroscope: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

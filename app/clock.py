@@ -1,0 +1,82 @@
+"""The loop's clock: real time that can be paused, slowed, sped up and jumped.
+
+Everything that reads loop time (the scheduler, ``loop.time()``, the tracer, the
+timeline, the recorder) reads it from one ``VirtualClock`` so pause, step and slow
+motion stay consistent. Overriding only ``loop.time()`` is not enough under qasync,
+whose timers count real milliseconds; the scheduler therefore keeps its own timer
+heap and asks this clock how long to wait in real time (``real_delay``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+MIN_SPEED = 0.1
+MAX_SPEED = 4.0
+
+
+class VirtualClock:
+    def __init__(self, source: Callable[[], float] = time.monotonic, speed: float = 1.0) -> None:
+        self._source = source
+        self._speed = _checked_speed(speed)
+        self._paused = False
+        self._anchor_real = source()
+        self._anchor_virtual = 0.0
+
+    def now(self) -> float:
+        if self._paused:
+            return self._anchor_virtual
+        return self._anchor_virtual + (self._source() - self._anchor_real) * self._speed
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    def _reanchor(self) -> None:
+        self._anchor_virtual = self.now()
+        self._anchor_real = self._source()
+
+    def pause(self) -> None:
+        if not self._paused:
+            self._reanchor()
+            self._paused = True
+
+    def resume(self) -> None:
+        if self._paused:
+            self._anchor_real = self._source()
+            self._paused = False
+
+    def set_speed(self, speed: float) -> None:
+        speed = _checked_speed(speed)
+        self._reanchor()
+        self._speed = speed
+
+    def advance(self, seconds: float) -> None:
+        """Jump loop time forward (used by Step, autojump and the frame recorder)."""
+        if seconds < 0:
+            raise ValueError("the loop clock never runs backwards")
+        self._reanchor()
+        self._anchor_virtual += seconds
+
+    def advance_to(self, when: float) -> None:
+        now = self.now()
+        if when > now:
+            self.advance(when - now)
+
+    def real_delay(self, loop_seconds: float) -> float:
+        """Real seconds until ``loop_seconds`` of loop time pass (inf while paused)."""
+        if self._paused:
+            return math.inf
+        return max(0.0, loop_seconds) / self._speed
+
+
+def _checked_speed(speed: float) -> float:
+    if not (MIN_SPEED - 1e-9 <= speed <= MAX_SPEED + 1e-9):
+        raise ValueError(f"speed must be between {MIN_SPEED}x and {MAX_SPEED}x, not {speed}x")
+    return float(speed)

@@ -1,0 +1,182 @@
+"""Events the tracer emits, and the bounded log that carries them to models.
+
+Events are immutable ``NamedTuple`` records rather than frozen dataclasses: they
+are just as immutable but about 2.5x cheaper to build, and the tracer builds one
+per task step, which is the hottest path in a traced loop.
+
+Every event carries ``t``, the loop-clock time (seconds) at which it happened.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+# A source location: (file name, line number, function qualname).
+Frame = tuple[str, int, str]
+
+
+class TaskCreated(NamedTuple):
+    t: float
+    task: int
+    name: str
+    parent: int | None
+    coro: str
+    frames: tuple[Frame, ...]
+    run: int | None = None  # the demo/script run it belongs to; None for the app's own
+
+
+class TaskRenamed(NamedTuple):
+    t: float
+    task: int
+    name: str
+
+
+class TaskStep(NamedTuple):
+    """One resume..suspend slice of a task.
+
+    ``started`` is the loop time the step began; ``t`` the time it ended.
+    ``wall`` is real seconds spent in the step (loop time may run at another speed).
+    ``waiting`` says what the task is parked on afterwards: ``ready`` (it yielded
+    and is already rescheduled), ``sleep``, ``task``, ``future`` or ``done``.
+    """
+
+    t: float
+    task: int
+    started: float
+    wall: float
+    waiting: str
+    awaiting: str
+    due: float | None
+    frames: tuple[Frame, ...]
+
+
+class TaskEnded(NamedTuple):
+    t: float
+    task: int
+    state: str  # "done" | "cancelled" | "failed"
+    result: str | None
+    exception: str | None
+    traceback: str | None
+
+
+class TimerScheduled(NamedTuple):
+    t: float
+    timer: int
+    when: float
+    callback: str
+    task: int | None  # the task whose step scheduled it, if any
+    sleeper: int | None  # the task parked on it, when it is an asyncio.sleep timer
+
+
+class TimerMoved(NamedTuple):
+    t: float
+    timer: int
+    when: float
+
+
+class TimerCancelled(NamedTuple):
+    t: float
+    timer: int
+
+
+class TimerFired(NamedTuple):
+    t: float
+    timer: int
+    late: float  # loop seconds between due time and firing
+
+
+class LoopBlocked(NamedTuple):
+    t: float
+    task: int | None
+    what: str
+    wall: float
+    file: str
+    line: int
+
+
+class Output(NamedTuple):
+    t: float
+    task: int | None
+    text: str
+    stream: str  # "stdout" | "stderr" | "loop"
+
+
+class ClockChanged(NamedTuple):
+    t: float
+    paused: bool
+    speed: float
+
+
+class SessionEvent(NamedTuple):
+    """Start, stop and restart of a demo or script run, for narration and the console."""
+
+    t: float
+    kind: str  # "started" | "stopping" | "stopped" | "error"
+    text: str
+
+
+Event = (
+    TaskCreated
+    | TaskRenamed
+    | TaskStep
+    | TaskEnded
+    | TimerScheduled
+    | TimerMoved
+    | TimerCancelled
+    | TimerFired
+    | LoopBlocked
+    | Output
+    | ClockChanged
+    | SessionEvent
+)
+
+Listener = Callable[[Event], None]
+
+
+class EventLog:
+    """A ring buffer of recent events plus synchronous listeners.
+
+    Listeners (models) see every event as it happens, so their state is complete
+    even after the ring has dropped old events; the ring bounds memory in long runs.
+    """
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._ring: deque[Event] = deque(maxlen=capacity)
+        self._listeners: list[Listener] = []
+        self.dropped = 0
+
+    @property
+    def capacity(self) -> int:
+        return self._ring.maxlen or 0
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def emit(self, event: Event) -> None:
+        ring = self._ring
+        if len(ring) == ring.maxlen:
+            self.dropped += 1
+        ring.append(event)
+        for listener in self._listeners:
+            listener(event)
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(tuple(self._ring))
+
+    def __len__(self) -> int:
+        return len(self._ring)
+
+    def of_type(self, *kinds: type) -> list[Event]:
+        return [e for e in tuple(self._ring) if isinstance(e, kinds)]
+
+    def clear(self) -> None:
+        self._ring.clear()
+        self.dropped = 0

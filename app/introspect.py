@@ -1,0 +1,128 @@
+"""Reading a suspended task: where each level of its await chain is parked.
+
+A task's coroutine may await another coroutine (``await compute(x, y)``), which
+may await a future; generator-based coroutines nest with ``yield from``. Walking
+``cr_await`` / ``gi_yieldfrom`` gives every level, outermost first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from types import CodeType, CoroutineType, GeneratorType
+
+from app.events import Frame
+
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
+_MAX_DEPTH = 32
+
+
+_library_code: dict[CodeType, bool] = {}
+
+
+def _is_library_code(code: CodeType) -> bool:
+    known = _library_code.get(code)
+    if known is None:
+        known = _library_code[code] = is_library_file(code.co_filename)
+    return known
+
+
+def await_frames(coro: object) -> tuple[Frame, ...]:
+    """(file, line, qualname) for each level of the await chain, outermost first.
+
+    asyncio's own levels (``sleep``, ``Queue.get``...) get line 0: reading a
+    line means materialising a frame object, and on Python 3.11 doing that for
+    the short-lived coroutines inside asyncio roughly doubles the cost of a step.
+    """
+    frames: list[Frame] = []
+    append = frames.append
+    for _ in range(_MAX_DEPTH):
+        # Dispatch on the exact type: a failed attribute lookup raising
+        # AttributeError costs more than the whole walk.
+        kind = type(coro)
+        if kind is CoroutineType:
+            code = coro.cr_code
+            inner = coro.cr_await
+            frame = None if _is_library_code(code) else coro.cr_frame
+        elif kind is GeneratorType:
+            code = coro.gi_code
+            inner = coro.gi_yieldfrom
+            frame = None if _is_library_code(code) else coro.gi_frame
+        else:
+            code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
+            if code is None:
+                break
+            inner = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            append((code.co_filename, frame.f_lineno, code.co_qualname))
+        elif code is not None and _is_library_code(code):
+            append((code.co_filename, 0, code.co_qualname))
+        else:
+            break
+        if inner is None:
+            break
+        coro = inner
+    return tuple(frames)
+
+
+def creation_frames(coro: object) -> tuple[Frame, ...]:
+    """Where a not-yet-started coroutine will begin (its def line)."""
+    code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
+    if code is None:
+        return ()
+    return ((code.co_filename, code.co_firstlineno, code.co_qualname),)
+
+
+def coro_name(coro: object) -> str:
+    code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
+    if code is not None:
+        return code.co_qualname
+    return type(coro).__name__
+
+
+def is_library_file(filename: str) -> bool:
+    return filename.startswith(_ASYNCIO_DIR) or filename.startswith("<")
+
+
+def user_frame(frames: tuple[Frame, ...]) -> Frame | None:
+    """The innermost level that is user code rather than asyncio internals."""
+    for frame in reversed(frames):
+        if not is_library_file(frame[0]):
+            return frame
+    return None
+
+
+def library_wait(frames: tuple[Frame, ...]) -> str | None:
+    """Name of the asyncio primitive a task is parked in (``Queue.get``, ``Lock.acquire``)."""
+    for filename, _line, qualname in reversed(frames):
+        if filename.startswith(_ASYNCIO_DIR):
+            return qualname
+    return None
+
+
+def describe_callback(callback: object) -> str:
+    func = getattr(callback, "func", None)  # functools.partial
+    if func is not None:
+        return f"partial({describe_callback(func)})"
+    owner = getattr(callback, "__self__", None)
+    if isinstance(owner, asyncio.Task):
+        return f"step {owner.get_name()}"
+    name = getattr(callback, "__qualname__", None) or getattr(callback, "__name__", None)
+    if name:
+        return name
+    return type(callback).__name__
+
+
+def short_repr(value: object, limit: int = 80) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:  # a user's __repr__ may raise; never let that reach the loop
+        text = f"<unreprable {type(value).__name__}: {type(exc).__name__}>"
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def function_code(coro: object) -> CodeType | None:
+    return getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)

@@ -1,0 +1,337 @@
+"""The main window: wires the models, views and controller together.
+
+Flow: the loop emits events -> the controller's models fold them -> every view
+repaints from those models on one frame tick -> views emit intents -> the
+controller applies them to the loop. Nothing here paints or schedules by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QStyle,
+    QToolBar,
+    QWidget,
+)
+
+from app import APP_NAME, __version__
+from app.controller import Controller, IntentError
+from app.run import Target
+from app.stage_model import StageModel
+from app.targets import UnknownTargetError, demo_target
+from widgets import theme
+from widgets.code_view import CodeView
+from widgets.console_view import ConsoleView
+from widgets.gallery import DemoGallery
+from widgets.stages import StageHost
+from widgets.task_lanes import TaskLanesView
+
+FRAME_MS = 33  # ~30 fps: smooth rings without burning a core
+SETTINGS_GROUP = "main_window"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: Controller, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.controller = controller
+        self.settings = settings
+        self.setWindowTitle(APP_NAME)
+        self.setObjectName("MainWindow")
+        self.resize(1360, 860)
+        clock = controller.clock
+        self.stage_model = StageModel(clock.now)
+
+        self.stage = StageHost(controller.tasks, self.stage_model, clock)
+        self.lanes = TaskLanesView(controller.tasks, clock)
+        self.code = CodeView(controller.tasks)
+        self.console = ConsoleView(controller.console, controller.tasks)
+        self.gallery = DemoGallery()
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.setObjectName("stage_lanes_split")
+        split.addWidget(self.stage)
+        split.addWidget(self.lanes)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setChildrenCollapsible(False)
+        self.setCentralWidget(split)
+        self.splitter = split
+
+        self._dock("Demos", self.gallery, Qt.DockWidgetArea.LeftDockWidgetArea, "demos_dock")
+        code_dock = self._dock(
+            "Code", self.code, Qt.DockWidgetArea.RightDockWidgetArea, "code_dock"
+        )
+        self.resizeDocks([code_dock], [470], Qt.Orientation.Horizontal)
+        self._dock("Console", self.console, Qt.DockWidgetArea.BottomDockWidgetArea, "console_dock")
+
+        self._build_actions()
+        self._build_status()
+        self._connect()
+
+        self.frame_timer = QTimer(self)
+        self.frame_timer.setInterval(FRAME_MS)
+        self.frame_timer.timeout.connect(self.tick)
+        self.frame_timer.start()
+        self._restore()
+        self._update_actions()
+
+    # -- construction ----------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area, name: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(
+        self, text: str, shortcut: str | QKeySequence, tip: str, slot: Callable, icon=None
+    ) -> QAction:
+        action = QAction(text, self)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        keys = QKeySequence(shortcut) if isinstance(shortcut, str) else shortcut
+        action.setShortcut(keys)
+        action.setToolTip(f"{tip} ({keys.toString(QKeySequence.SequenceFormat.NativeText)})")
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        icons = QStyle.StandardPixmap
+        self.run_action = self._action(
+            "Run", "F5", "Run the selected demo", self.run_selected, icons.SP_MediaPlay
+        )
+        self.stop_action = self._action(
+            "Stop",
+            "Shift+F5",
+            "Cancel every task of this run cleanly",
+            self.stop,
+            icons.SP_MediaStop,
+        )
+        self.restart_action = self._action(
+            "Restart",
+            "Ctrl+R",
+            "Stop, then run the same demo again",
+            self.restart,
+            icons.SP_BrowserReload,
+        )
+        self.pause_action = self._action(
+            "Pause",
+            "Space",
+            "Pause or resume the loop's clock",
+            self.toggle_pause,
+            icons.SP_MediaPause,
+        )
+        self.step_action = self._action(
+            "Step",
+            "Right",
+            "Run one ready callback, or jump to the next timer",
+            self.step,
+            icons.SP_MediaSkipForward,
+        )
+        toolbar = QToolBar("Run")
+        toolbar.setObjectName("run_toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (self.run_action, self.stop_action, self.restart_action):
+            toolbar.addAction(action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.pause_action)
+        toolbar.addAction(self.step_action)
+        self.addToolBar(toolbar)
+        self.toolbar = toolbar
+
+    def _build_status(self) -> None:
+        self.time_label = QLabel()
+        self.time_label.setToolTip("Loop time (seconds on the loop's clock) and speed")
+        self.count_label = QLabel()
+        self.count_label.setToolTip("Tasks alive / finished in this run")
+        self.statusBar().addPermanentWidget(self.count_label)
+        self.statusBar().addPermanentWidget(self.time_label)
+
+    def _connect(self) -> None:
+        c = self.controller
+        for view in (self.lanes, self.stage.rings):
+            view.cancelRequested.connect(lambda task_id: self._intent(c.cancel, task_id))
+            view.wakeRequested.connect(lambda task_id: self._intent(c.wake, task_id))
+            view.delayRequested.connect(lambda task_id, s: self._intent(c.delay, task_id, s))
+            view.remainingRequested.connect(
+                lambda task_id, s: self._intent(c.set_remaining, task_id, s)
+            )
+            view.rerunRequested.connect(lambda task_id: self._intent(c.rerun, task_id))
+        self.stage.rings.remainingEditRequested.connect(self.lanes.edit_remaining)
+        self.gallery.demoSelected.connect(self._preview)
+        self.gallery.demoActivated.connect(self.run_demo)
+        c.on_change(lambda _what: self._update_actions())
+
+    # -- intents -----------------------------------------------------------------
+    def _intent(self, method: Callable, *args) -> bool:
+        try:
+            method(*args)
+        except IntentError as exc:
+            self.statusBar().showMessage(str(exc), 5000)
+            return False
+        return True
+
+    def _preview(self, key: str) -> None:
+        if self.controller.running:
+            return  # keep showing what runs; the choice applies on the next Run
+        try:
+            target = demo_target(key)
+        except UnknownTargetError as exc:
+            self.statusBar().showMessage(str(exc), 5000)
+            return
+        self.code.show_source(target.source_path)
+        self.stage.show_stage(target.stage)
+
+    def run_selected(self) -> None:
+        key = self.gallery.current_key or (
+            self.controller.target.key if self.controller.target else None
+        )
+        if key is None:
+            self.statusBar().showMessage("Pick a demo in the gallery first", 4000)
+            return
+        self.run_demo(key)
+
+    def run_demo(self, key: str) -> None:
+        try:
+            target = demo_target(key)
+        except UnknownTargetError as exc:
+            self.statusBar().showMessage(str(exc), 5000)
+            return
+        self.gallery.select(key)
+        self.run_target(target)
+
+    def run_target(self, target: Target) -> None:
+        """Start ``target``, stopping whatever runs first."""
+        c = self.controller
+
+        async def switch() -> None:
+            await c.stop()
+            self._prepare(target)
+            self._intent(c.start, target)
+
+        if c.running:
+            c.loop.create_task(switch(), name="coroscope-switch")
+        else:
+            self._prepare(target)
+            self._intent(c.start, target)
+        self._update_actions()
+
+    def _prepare(self, target: Target) -> None:
+        self.controller.tasks.clear()
+        self.stage_model.clear()
+        self.code.show_source(target.source_path)
+        self.stage.show_stage(target.stage)
+        self.gallery.select(target.key)
+        self.setWindowTitle(f"{target.title} — {APP_NAME}")
+
+    def stop(self) -> None:
+        self.controller.stop_soon()
+
+    def restart(self) -> None:
+        target = self.controller.target
+        if target is None:
+            self.run_selected()
+            return
+
+        async def again() -> None:
+            await self.controller.stop()
+            self._prepare(target)
+            self._intent(self.controller.start, target)
+
+        self.controller.loop.create_task(again(), name="coroscope-restart")
+
+    def toggle_pause(self) -> None:
+        self.controller.toggle_pause()
+
+    def step(self) -> None:
+        self.controller.step()
+
+    # -- frame tick ------------------------------------------------------------------
+    def tick(self) -> None:
+        self.controller.tracer.announce()
+        self.stage.refresh()
+        self.lanes.refresh()
+        self.code.refresh()
+        self.console.refresh()
+        self._refresh_status()
+
+    def _refresh_status(self) -> None:
+        clock = self.controller.clock
+        state = "paused" if clock.paused else f"{clock.speed:g}x"
+        self.time_label.setText(f"  t = {clock.now():8.2f} s   {state}  ")
+        rows = self.controller.tasks.rows()
+        live = sum(1 for r in rows if r.live)
+        self.count_label.setText(f"  {live} live · {len(rows) - live} finished  ")
+
+    def _update_actions(self) -> None:
+        running = self.controller.running
+        self.stop_action.setEnabled(running)
+        self.restart_action.setEnabled(self.controller.target is not None)
+        paused = self.controller.clock.paused
+        self.pause_action.setText("Resume" if paused else "Pause")
+        self.pause_action.setIcon(
+            self.style().standardIcon(
+                QStyle.StandardPixmap.SP_MediaPlay
+                if paused
+                else QStyle.StandardPixmap.SP_MediaPause
+            )
+        )
+
+    # -- settings ----------------------------------------------------------------------
+    def _restore(self) -> None:
+        if self.settings is None:
+            return
+        s = self.settings
+        geometry = s.value(f"{SETTINGS_GROUP}/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = s.value(f"{SETTINGS_GROUP}/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        split = s.value(f"{SETTINGS_GROUP}/split")
+        if isinstance(split, QByteArray):
+            self.splitter.restoreState(split)
+        last = s.value(f"{SETTINGS_GROUP}/demo")
+        if isinstance(last, str) and last:
+            self.gallery.select(last)
+
+    def save_settings(self) -> None:
+        if self.settings is None:
+            return
+        s = self.settings
+        s.setValue(f"{SETTINGS_GROUP}/geometry", self.saveGeometry())
+        s.setValue(f"{SETTINGS_GROUP}/state", self.saveState())
+        s.setValue(f"{SETTINGS_GROUP}/split", self.splitter.saveState())
+        key = self.gallery.current_key
+        if key:
+            s.setValue(f"{SETTINGS_GROUP}/demo", key)
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_settings()
+        self.frame_timer.stop()
+        self.stage_model.close()
+        super().closeEvent(event)
+
+    @staticmethod
+    def version_text() -> str:
+        return f"{APP_NAME} {__version__}"
+
+
+def apply_default_theme() -> None:
+    theme.apply_theme("dark")

@@ -1,0 +1,212 @@
+"""What every task is doing, folded from events; the task lanes render this.
+
+Plain Python with no Qt: widgets read ``rows()`` on their frame tick and use
+``version`` to skip repaints when nothing changed.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from app.events import (
+    Event,
+    Frame,
+    TaskCreated,
+    TaskEnded,
+    TaskRenamed,
+    TaskStep,
+    TimerMoved,
+    TimerScheduled,
+)
+from app.introspect import user_frame
+
+LIVE_STATES = ("ready", "running", "sleep", "task", "future")
+END_STATES = ("done", "cancelled", "failed")
+
+STATE_LABELS = {
+    "ready": "ready",
+    "running": "running",
+    "sleep": "sleeping",
+    "task": "awaiting task",
+    "future": "awaiting future",
+    "done": "done",
+    "cancelled": "cancelled",
+    "failed": "failed",
+}
+
+
+@dataclass(slots=True)
+class TaskRow:
+    id: int
+    name: str
+    parent: int | None
+    coro: str
+    created: float
+    state: str = "ready"
+    awaiting: str = ""
+    due: float | None = None
+    wait_started: float | None = None
+    frames: tuple[Frame, ...] = ()
+    resumes: int = 0
+    finished: float | None = None
+    result: str | None = None
+    exception: str | None = None
+    traceback: str | None = None
+    colour: int = 0
+    children: list[int] = field(default_factory=list)
+
+    @property
+    def live(self) -> bool:
+        return self.state in LIVE_STATES
+
+    @property
+    def line(self) -> Frame | None:
+        """The user-code line the task is parked on (or starts at)."""
+        return user_frame(self.frames)
+
+    def remaining(self, now: float) -> float | None:
+        if self.state != "sleep" or self.due is None:
+            return None
+        return max(0.0, self.due - now)
+
+    def sleep_fraction(self, now: float) -> float | None:
+        """Share of the current sleep still to go, 1.0 at its start and 0.0 when due."""
+        if self.state != "sleep" or self.due is None or self.wait_started is None:
+            return None
+        total = self.due - self.wait_started
+        if total <= 0:
+            return 0.0
+        return min(1.0, max(0.0, (self.due - now) / total))
+
+    @property
+    def outcome(self) -> str:
+        if self.state == "done":
+            return f"returned {self.result}"
+        if self.state in ("cancelled", "failed"):
+            return self.exception or self.state
+        return ""
+
+
+class TaskModel:
+    def __init__(
+        self, colours: int = 10, keep_finished: int = 5000, runs_only: bool = False
+    ) -> None:
+        self._rows: dict[int, TaskRow] = {}
+        # The app's own helper tasks (stop, restart) belong to no run; the GUI
+        # hides them so the lanes show only what the demo or script started.
+        self._runs_only = runs_only
+        # Finished rows beyond this many are dropped, oldest first, so a long run
+        # that churns short tasks keeps a bounded model.
+        self._keep_finished = keep_finished
+        self._finished: deque[int] = deque()
+        self._sleep_timers: dict[int, int] = {}  # timer id -> sleeping task id
+        self._colours = colours
+        self.version = 0
+
+    def apply(self, event: Event) -> None:
+        kind = type(event)
+        if kind is TaskStep:
+            self._step(event)
+        elif kind is TaskCreated:
+            if self._runs_only and event.run is None:
+                return
+            row = TaskRow(
+                event.task,
+                event.name,
+                event.parent,
+                event.coro,
+                event.t,
+                frames=event.frames,
+                colour=len(self._rows) % self._colours,
+            )
+            self._rows[event.task] = row
+            parent = self._rows.get(event.parent) if event.parent is not None else None
+            if parent is not None:
+                parent.children.append(event.task)
+        elif kind is TaskEnded:
+            row = self._rows.get(event.task)
+            if row is not None:
+                row.state = event.state
+                row.finished = event.t
+                row.result = event.result
+                row.exception = event.exception
+                row.traceback = event.traceback
+                row.due = None
+                self._finished.append(event.task)
+                if len(self._finished) > self._keep_finished:
+                    self._drop(self._finished.popleft())
+        elif kind is TaskRenamed:
+            row = self._rows.get(event.task)
+            if row is not None:
+                row.name = event.name
+        elif kind is TimerScheduled:
+            if event.sleeper is not None:
+                self._sleep_timers[event.timer] = event.sleeper
+            return
+        elif kind is TimerMoved:
+            task_id = self._sleep_timers.get(event.timer)
+            row = self._rows.get(task_id) if task_id is not None else None
+            if row is None or row.state != "sleep":
+                return
+            row.due = event.when
+        else:
+            return
+        self.version += 1
+
+    def _step(self, event: TaskStep) -> None:
+        row = self._rows.get(event.task)
+        if row is None:
+            return
+        row.resumes += 1
+        if event.waiting == "done":
+            return  # TaskEnded follows with the outcome
+        row.state = event.waiting
+        row.awaiting = event.awaiting
+        row.due = event.due
+        row.wait_started = event.t
+        row.frames = event.frames
+        self.version += 1
+
+    def _drop(self, task_id: int) -> None:
+        row = self._rows.pop(task_id, None)
+        if row is not None and row.parent is not None:
+            parent = self._rows.get(row.parent)
+            if parent is not None and task_id in parent.children:
+                parent.children.remove(task_id)
+
+    def set_running(self, task_id: int | None) -> None:
+        """Mark the task whose step is executing right now (seen when paused mid-step)."""
+        for row in self._rows.values():
+            if row.state == "running":
+                row.state = "ready"
+        if task_id is not None and task_id in self._rows:
+            self._rows[task_id].state = "running"
+        self.version += 1
+
+    def forget_timers(self) -> None:
+        self._sleep_timers.clear()
+
+    def get(self, task_id: int) -> TaskRow | None:
+        return self._rows.get(task_id)
+
+    def rows(self) -> list[TaskRow]:
+        return list(self._rows.values())
+
+    def live_rows(self) -> list[TaskRow]:
+        return [r for r in self._rows.values() if r.live]
+
+    def by_name(self, name: str) -> TaskRow | None:
+        for row in self._rows.values():
+            if row.name == name:
+                return row
+        return None
+
+    def clear(self) -> None:
+        self._rows.clear()
+        self._sleep_timers.clear()
+        self._finished.clear()
+        self.version += 1
+
+    def __len__(self) -> int:
+        return len(self._rows)

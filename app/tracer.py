@@ -1,0 +1,235 @@
+"""Turns what the scheduler runs into events.
+
+The scheduler calls ``run_handle`` for every ready callback. A callback whose
+``__self__`` is a Task is a task step (both ``Task.__step`` and the wake-up after
+a future completes); everything else is a plain callback. A step is timed and,
+once it returns, the task is read: finished (``TaskEnded``) or parked on
+something (``TaskStep`` with what it awaits and where).
+
+Tasks get small sequential ids here; the id is what events, models and the trace
+file use, so nothing outside holds on to Task objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import Callable
+from contextvars import Context
+from time import perf_counter
+
+from app.clock import VirtualClock
+from app.events import EventLog, LoopBlocked, TaskCreated, TaskEnded, TaskRenamed, TaskStep
+from app.introspect import (
+    await_frames,
+    coro_name,
+    creation_frames,
+    describe_callback,
+    library_wait,
+    short_repr,
+    user_frame,
+)
+from app.scheduler import RUN_ID, Scheduler
+
+DEFAULT_BLOCK_THRESHOLD = 0.100
+
+
+class TaskInfo:
+    __slots__ = ("created", "id", "name", "parent", "resumes", "run")
+
+    def __init__(
+        self, task_id: int, name: str, parent: int | None, run: int | None, created: float
+    ):
+        self.id = task_id
+        self.name = name
+        self.parent = parent
+        self.run = run
+        self.created = created
+        self.resumes = 0
+
+
+class Tracer:
+    def __init__(
+        self,
+        log: EventLog,
+        clock: VirtualClock,
+        scheduler: Scheduler,
+        block_threshold: float = DEFAULT_BLOCK_THRESHOLD,
+    ) -> None:
+        self.log = log
+        self.clock = clock
+        self.scheduler = scheduler
+        self.block_threshold = block_threshold
+        self._tasks: dict[asyncio.Task, TaskInfo] = {}
+        self._next_id = 1
+        # Tasks are announced after the step that created them, because
+        # create_task and TaskGroup only name a task once it exists.
+        self._unannounced: list[asyncio.Task] = []
+        # Called once per announced task with (task, info), e.g. so a run can
+        # remember how to start a finished task again.
+        self.on_task_created: Callable[[asyncio.Task, TaskInfo], None] | None = None
+        # The watchdog stores here the line it saw the main thread stuck on.
+        self.blocked_at: tuple[str, int] | None = None
+        self.step_started_wall: float | None = None
+
+    # -- tasks ------------------------------------------------------------
+    def task_created(self, task: asyncio.Task, context: Context | None = None) -> TaskInfo:
+        sched = self.scheduler
+        # A task belongs to the run of the context it will run in.
+        run = context.get(RUN_ID) if context is not None else RUN_ID.get()
+        info = TaskInfo(
+            self._next_id, task.get_name(), sched.current_task_id, run, self.clock.now()
+        )
+        self._next_id += 1
+        self._tasks[task] = info
+        self._unannounced.append(task)
+        return info
+
+    def announce(self) -> None:
+        """Emit ``TaskCreated`` for tasks created since the last call."""
+        pending, self._unannounced = self._unannounced, []
+        for task in pending:
+            info = self._tasks.get(task)
+            if info is None:
+                continue
+            info.name = task.get_name()
+            coro = task.get_coro()
+            self.log.emit(
+                TaskCreated(
+                    info.created,
+                    info.id,
+                    info.name,
+                    info.parent,
+                    coro_name(coro),
+                    creation_frames(coro),
+                    info.run,
+                )
+            )
+            if self.on_task_created is not None:
+                self.on_task_created(task, info)
+
+    def info(self, task: asyncio.Task) -> TaskInfo | None:
+        return self._tasks.get(task)
+
+    def task_by_id(self, task_id: int) -> asyncio.Task | None:
+        for task, info in self._tasks.items():
+            if info.id == task_id:
+                return task
+        return None
+
+    def live_frames(self, task_id: int) -> tuple:
+        task = self.task_by_id(task_id)
+        if task is None or task.done():
+            return ()
+        return await_frames(task.get_coro())
+
+    def live_tasks(self) -> dict[asyncio.Task, TaskInfo]:
+        return dict(self._tasks)
+
+    # -- running ----------------------------------------------------------
+    def run_handle(self, handle: asyncio.Handle) -> None:
+        if self._unannounced:
+            self.announce()
+        owner = getattr(handle._callback, "__self__", None)
+        if owner is None or not isinstance(owner, asyncio.Task):
+            self._run_callback(handle)
+            return
+        info = self._tasks.get(owner)
+        if info is None:  # created before tracing began, or by a foreign task factory
+            info = self.task_created(owner)
+            self.announce()
+        self._run_step(handle, owner, info)
+
+    def _run_callback(self, handle: asyncio.Handle) -> None:
+        wall0 = self.step_started_wall = perf_counter()
+        handle._run()
+        self.step_started_wall = None
+        wall = perf_counter() - wall0
+        if self._unannounced:
+            self.announce()
+        if wall >= self.block_threshold:
+            self._blocked(None, describe_callback(handle._callback), wall, None)
+
+    def _run_step(self, handle: asyncio.Handle, task: asyncio.Task, info: TaskInfo) -> None:
+        # The hot path of a traced loop: keep attribute lookups and calls few.
+        sched = self.scheduler
+        now = self.clock.now
+        sched.current_task = task
+        sched.current_task_id = task_id = info.id
+        started = now()
+        wall0 = self.step_started_wall = perf_counter()
+        try:
+            handle._run()
+        finally:
+            wall = perf_counter() - wall0
+            self.step_started_wall = None
+            sched.current_task = None
+            sched.current_task_id = None
+        info.resumes += 1
+        if self._unannounced:
+            self.announce()
+        end = now()
+        if info.resumes == 1:
+            name = task.get_name()
+            if name != info.name:  # renamed between creation and first step
+                info.name = name
+                self.log.emit(TaskRenamed(end, task_id, name))
+        if task.done():
+            frames = ()
+            self.log.emit(TaskStep(end, task_id, started, wall, "done", "", None, frames))
+            self._ended(task, info, end)
+        else:
+            waiter = task._fut_waiter
+            if waiter is None:
+                # A bare yield (sleep(0)): the task is queued again already and
+                # will move on at once, so skip the await-chain walk here; a
+                # paused view asks ``live_frames`` instead.
+                frames = ()
+                self.log.emit(TaskStep(end, task_id, started, wall, "ready", "", None, frames))
+            else:
+                frames = await_frames(task.get_coro())
+                waiting, awaiting, due = self._waiting_on(waiter, frames)
+                self.log.emit(TaskStep(end, task_id, started, wall, waiting, awaiting, due, frames))
+        if wall >= self.block_threshold:
+            if not frames and not task.done():
+                frames = await_frames(task.get_coro())
+            self._blocked(task_id, info.name, wall, frames)
+
+    def _waiting_on(self, waiter: object, frames) -> tuple[str, str, float | None]:
+        if isinstance(waiter, asyncio.Task):
+            other = self._tasks.get(waiter)
+            return "task", other.name if other else waiter.get_name(), None
+        entry = self.scheduler.sleep_timer(waiter)
+        if entry is not None:
+            return "sleep", f"sleep({entry.duration:.3g})", entry.when
+        children = getattr(waiter, "_children", None)
+        if children is not None:  # asyncio.gather's future
+            return "future", f"gather({len(children)})", None
+        primitive = library_wait(frames)
+        if primitive is not None:
+            return "future", primitive, None
+        label = self.scheduler.future_label(waiter)
+        return "future", label or "future", None
+
+    def _ended(self, task: asyncio.Task, info: TaskInfo, now: float) -> None:
+        del self._tasks[task]
+        if task.cancelled():
+            state, result, exc, tb = "cancelled", None, "CancelledError", None
+        else:
+            error = task._exception
+            if error is None:
+                state, result, exc, tb = "done", short_repr(task._result), None, None
+            else:
+                state, result = "failed", None
+                exc = f"{type(error).__name__}: {error}"
+                tb = "".join(traceback.format_exception(error))
+        self.log.emit(TaskEnded(now, info.id, state, result, exc, tb))
+
+    def _blocked(self, task_id: int | None, what: str, wall: float, frames) -> None:
+        if self.blocked_at is not None:
+            file, line = self.blocked_at
+        else:
+            frame = user_frame(frames) if frames else None
+            file, line = (frame[0], frame[1]) if frame else ("", 0)
+        self.blocked_at = None
+        self.log.emit(LoopBlocked(self.clock.now(), task_id, what, wall, file, line))

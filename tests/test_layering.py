@@ -1,0 +1,60 @@
+"""The core in app/ imports and works with Qt made unimportable."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CORE_MODULES = [
+    "app.events",
+    "app.clock",
+    "app.scheduler",
+    "app.introspect",
+    "app.tracer",
+    "app.traced_loop",
+    "app.task_model",
+    "app.console_model",
+    "app.stage_model",
+    "app.output",
+    "app.run",
+    "app.controller",
+    "app.targets",
+    "app.cli",
+    "demos",
+    "demos.countdown",
+    "demos.stage",
+]
+
+PROGRAM = """
+import sys
+class BlockQt:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("PySide6", "shiboken6", "qasync"):
+            raise ImportError(f"Qt is blocked in this test: {name}")
+sys.meta_path.insert(0, BlockQt())
+import importlib
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+from app.traced_loop import HeadlessLoop
+from app.controller import Controller
+from app.targets import demo_target
+loop = HeadlessLoop(autojump=True)
+controller = Controller(loop, capture_output=False)
+run = controller.start(demo_target("countdown"))
+loop.run_until_complete(run.main)
+assert [r.state for r in controller.tasks.rows()] == ["done"] * 4
+print("core ok")
+"""
+
+
+def test_core_imports_and_runs_without_qt():
+    out = subprocess.run(
+        [sys.executable, "-c", PROGRAM, *CORE_MODULES],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "core ok" in out.stdout

@@ -1,0 +1,47 @@
+import pytest
+
+from app.events import TaskCreated, TaskEnded, TaskStep, TimerMoved, TimerScheduled
+from app.task_model import TaskModel
+
+
+def test_model_folds_a_task_life():
+    model = TaskModel()
+    model.apply(TaskCreated(0.0, 1, "task1", None, "countdown", (("f.py", 3, "countdown"),), 1))
+    assert model.get(1).state == "ready"
+    model.apply(TimerScheduled(0.0, 7, 4.0, "_set_result_unless_cancelled", 1, 1))
+    model.apply(
+        TaskStep(0.0, 1, 0.0, 0.0001, "sleep", "sleep(4)", 4.0, (("f.py", 5, "countdown"),))
+    )
+    row = model.get(1)
+    assert row.state == "sleep"
+    assert row.remaining(1.0) == pytest.approx(3.0)
+    assert row.sleep_fraction(1.0) == pytest.approx(0.75)
+    assert row.line == ("f.py", 5, "countdown")
+    model.apply(TimerMoved(1.0, 7, 2.0))
+    assert row.due == 2.0
+    assert row.sleep_fraction(1.0) == pytest.approx(0.5)
+    model.apply(TaskStep(2.0, 1, 2.0, 0.0001, "done", "", None, ()))
+    model.apply(TaskEnded(2.0, 1, "done", "'ok'", None, None))
+    assert row.state == "done"
+    assert row.resumes == 2
+    assert row.outcome == "returned 'ok'"
+    assert not row.live
+
+
+def test_runs_only_hides_app_tasks_and_finished_rows_are_bounded():
+    model = TaskModel(keep_finished=3, runs_only=True)
+    model.apply(TaskCreated(0.0, 99, "coroscope-stop", None, "stop", (), None))
+    assert model.get(99) is None
+    for i in range(1, 7):
+        model.apply(TaskCreated(0.0, i, f"t{i}", None, "c", (), 1))
+        model.apply(TaskEnded(0.0, i, "done", "None", None, None))
+    assert [r.name for r in model.rows()] == ["t4", "t5", "t6"]
+
+
+def test_version_changes_only_on_visible_changes():
+    model = TaskModel()
+    v0 = model.version
+    model.apply(TimerScheduled(0.0, 1, 1.0, "cb", None, None))
+    assert model.version == v0
+    model.apply(TaskCreated(0.0, 1, "a", None, "a", ()))
+    assert model.version > v0

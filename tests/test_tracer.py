@@ -1,0 +1,113 @@
+"""Tracing a real loop: the events a teacher would predict, with times and counts."""
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from app.events import LoopBlocked, TaskCreated, TaskEnded, TaskStep, TimerFired
+from app.traced_loop import HeadlessLoop
+
+HERE = str(Path(__file__).resolve())
+
+
+async def countdown(name, seconds):
+    await asyncio.sleep(seconds)
+    return seconds
+
+
+async def countdown_main():
+    tasks = [
+        asyncio.create_task(countdown(f"task{i}", s), name=f"task{i}")
+        for i, s in ((1, 4), (2, 3), (3, 2))
+    ]
+    return await asyncio.gather(*tasks)
+
+
+def test_countdown_trace_has_names_parents_times_and_resume_counts(headless):
+    assert headless.run_until_complete(countdown_main()) == [4, 3, 2]
+    created = {e.task: e for e in headless.events.of_type(TaskCreated)}
+    names = {e.task: e.name for e in created.values()}
+    assert sorted(names.values())[1:] == ["task1", "task2", "task3"]
+    main_id = next(i for i, n in names.items() if n.startswith("Task-"))
+    assert all(e.parent == main_id for e in created.values() if e.task != main_id)
+    ended = {names[e.task]: e for e in headless.events.of_type(TaskEnded)}
+    # autojump: the clock skips idle time, so finish times are exact
+    assert ended["task3"].t == pytest.approx(2.0, abs=0.01)
+    assert ended["task2"].t == pytest.approx(3.0, abs=0.01)
+    assert ended["task1"].t == pytest.approx(4.0, abs=0.01)
+    assert [ended[n].state for n in ("task1", "task2", "task3")] == ["done"] * 3
+    assert ended["task1"].result == "4"
+    steps = [e for e in headless.events.of_type(TaskStep) if names[e.task] == "task1"]
+    assert len(steps) == 2  # started, then woken by its timer
+    first = steps[0]
+    assert first.waiting == "sleep"
+    assert first.awaiting == "sleep(4)"
+    assert first.due == pytest.approx(4.0, abs=0.01)
+    # the line it is parked on is the await in countdown()
+    user = [f for f in first.frames if f[0] == HERE]
+    assert user and user[-1][2] == "countdown"
+    assert "await asyncio.sleep(seconds)" in Path(HERE).read_text().splitlines()[user[-1][1] - 1]
+    assert len(headless.events.of_type(TimerFired)) == 3
+
+
+def test_cancelled_and_failed_tasks_end_in_the_right_state(headless):
+    async def boom():
+        await asyncio.sleep(0.1)
+        raise ValueError("bad value")
+
+    async def main():
+        sleeper = asyncio.create_task(asyncio.sleep(10), name="sleeper")
+        failing = asyncio.create_task(boom(), name="boom")
+        await asyncio.sleep(0.5)
+        sleeper.cancel()
+        return await asyncio.gather(sleeper, failing, return_exceptions=True)
+
+    results = headless.run_until_complete(main())
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert isinstance(results[1], ValueError)
+    created = {e.task: e.name for e in headless.events.of_type(TaskCreated)}
+    ended = {created[e.task]: e for e in headless.events.of_type(TaskEnded)}
+    assert ended["sleeper"].state == "cancelled"
+    assert ended["boom"].state == "failed"
+    assert ended["boom"].exception == "ValueError: bad value"
+    assert "raise ValueError" in ended["boom"].traceback
+
+
+def test_a_step_that_blocks_the_loop_is_reported_with_its_line():
+    loop = HeadlessLoop(block_threshold=0.05)
+
+    async def blocker():
+        await asyncio.sleep(0)
+        time.sleep(0.08)  # blocks the loop
+        await asyncio.sleep(0)
+
+    loop.run_until_complete(blocker())
+    blocked = loop.events.of_type(LoopBlocked)
+    assert len(blocked) == 1
+    assert blocked[0].wall >= 0.08
+    assert blocked[0].file == HERE
+    loop.close()
+
+
+def test_every_task_ends_exactly_once(headless):
+    async def child(i):
+        for _ in range(i % 4):
+            await asyncio.sleep(0.01 * i)
+        if i % 5 == 0:
+            raise RuntimeError(i)
+        return i
+
+    async def main():
+        tasks = [asyncio.create_task(child(i)) for i in range(50)]
+        await asyncio.sleep(0.02)
+        for task in tasks[::7]:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    headless.run_until_complete(main())
+    created = [e.task for e in headless.events.of_type(TaskCreated)]
+    ended = [e.task for e in headless.events.of_type(TaskEnded)]
+    assert sorted(created) == sorted(ended)
+    assert len(set(ended)) == len(ended)

@@ -1,0 +1,200 @@
+"""Clicking the real window changes the real loop.
+
+Each test runs a demo in the traced qasync loop, clicks or types with qtbot, and
+asserts on the task's state and timing as the loop saw them.
+"""
+
+import asyncio
+import time
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from app.run import Target
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def wait_row(qtbot, window, name, state=None, timeout=5000):
+    def ready():
+        row = window.controller.tasks.by_name(name)
+        assert row is not None
+        if state is not None:
+            assert row.state == state
+        return row
+
+    qtbot.waitUntil(lambda: ready() is not None, timeout=timeout)
+    window.tick()
+    return window.controller.tasks.by_name(name)
+
+
+def click(qtbot, widget, pos: QPoint, button=Qt.MouseButton.LeftButton):
+    qtbot.mouseClick(widget, button, Qt.KeyboardModifier.NoModifier, pos)
+
+
+async def nap(seconds):
+    await asyncio.sleep(seconds)
+    return seconds
+
+
+def two_naps_target(first=0.5, second=0.5):
+    async def main():
+        await asyncio.gather(
+            asyncio.create_task(nap(first), name="first"),
+            asyncio.create_task(nap(second), name="second"),
+        )
+
+    return Target("naps", "Two naps", __file__, main)
+
+
+def test_clicking_a_lane_cancel_button_cancels_the_task(qtbot, window):
+    window.run_demo("countdown")
+    row = wait_row(qtbot, window, "task2", "sleep")
+    click(qtbot, window.lanes.viewport(), window.lanes.area_centre(row.id, "button"))
+    qtbot.waitUntil(
+        lambda: window.controller.tasks.by_name("task2").state == "cancelled", timeout=2000
+    )
+    assert window.controller.tasks.by_name("task2").exception == "CancelledError"
+    # wake the others so main finishes and reports what it saw
+    for name in ("task1", "task3"):
+        window.lanes.select(window.controller.tasks.by_name(name).id)
+        qtbot.keyClick(window.lanes, Qt.Key.Key_W)
+    qtbot.waitUntil(lambda: window.controller.tasks.by_name("main").state == "done", timeout=3000)
+    texts = window.controller.console.texts()
+    assert "main: task2 ended with CancelledError" in texts
+    assert "task2 was cancelled" in texts
+
+
+def test_wake_key_makes_a_four_second_sleep_finish_at_once(qtbot, window):
+    window.run_demo("countdown")
+    row = wait_row(qtbot, window, "task1", "sleep")
+    started = time.monotonic()
+    window.lanes.select(row.id)
+    qtbot.keyClick(window.lanes, Qt.Key.Key_W)
+    qtbot.waitUntil(lambda: window.controller.tasks.by_name("task1").state == "done", timeout=3000)
+    assert time.monotonic() - started < 1.0
+    assert window.controller.tasks.by_name("task1").finished < 1.0  # loop time, not 4 s
+
+
+def test_delay_key_makes_the_task_finish_a_second_later(qtbot, window):
+    window.run_target(two_naps_target())
+    row = wait_row(qtbot, window, "first", "sleep")
+    window.lanes.select(row.id)
+    qtbot.keyClick(window.lanes, Qt.Key.Key_Plus)
+    qtbot.waitUntil(lambda: window.controller.tasks.by_name("first").state == "done", timeout=4000)
+    tasks = window.controller.tasks
+    assert tasks.by_name("second").finished == pytest.approx(0.5, abs=0.15)
+    assert tasks.by_name("first").finished - tasks.by_name("second").finished == pytest.approx(
+        1.0, abs=0.15
+    )
+
+
+def test_dragging_the_bar_sets_the_remaining_time(qtbot, window):
+    window.run_demo("countdown")
+    row = wait_row(qtbot, window, "task1", "sleep")
+    lanes = window.lanes
+    start = lanes.bar_point(row.id, 0.9)
+    end = lanes.bar_point(row.id, 0.1)
+    qtbot.mousePress(lanes.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(lanes.viewport(), end)
+    qtbot.mouseRelease(lanes.viewport(), Qt.MouseButton.LeftButton, pos=end)
+    row = window.controller.tasks.by_name("task1")
+    remaining = row.due - window.controller.clock.now()
+    assert remaining == pytest.approx(0.4, abs=0.15)  # a tenth of the 4 s bar
+    qtbot.waitUntil(lambda: window.controller.tasks.by_name("task1").state == "done", timeout=2000)
+
+
+def test_typing_a_remaining_time_in_the_spin_box(qtbot, window):
+    window.run_demo("countdown")
+    row = wait_row(qtbot, window, "task1", "sleep")
+    editor = window.lanes.edit_remaining(row.id)
+    assert editor is not None and editor.isVisible()
+    editor.setValue(0.2)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.controller.tasks.by_name("task1").state == "done", timeout=2000)
+    assert window.controller.tasks.by_name("task1").finished < 1.0
+
+
+def test_clicking_a_ring_cancels_and_clicking_again_runs_it_again(qtbot, window):
+    window.run_demo("countdown")
+    row = wait_row(qtbot, window, "task3", "sleep")
+    rings = window.stage.rings
+    window.tick()
+    centre = rings.ring_for(row.id).center().toPoint()
+    click(qtbot, rings, centre)
+    qtbot.waitUntil(
+        lambda: window.controller.tasks.by_name("task3").state == "cancelled", timeout=2000
+    )
+    window.tick()
+    click(qtbot, rings, rings.ring_for(row.id).center().toPoint())
+    qtbot.waitUntil(
+        lambda: (
+            [r.state for r in window.controller.tasks.rows() if r.name == "task3"]
+            == ["cancelled", "sleep"]
+        ),
+        timeout=2000,
+    )
+
+
+def test_stop_cancels_everything_and_leaves_no_timer(qtbot, window):
+    window.run_demo("countdown")
+    wait_row(qtbot, window, "task1", "sleep")
+    assert window.stop_action.isEnabled()
+    window.stop_action.trigger()
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=3000)
+    assert all(not r.live for r in window.controller.tasks.rows())
+    assert window.controller.scheduler.timers() == []
+    window.tick()
+    assert not window.stop_action.isEnabled()
+
+
+def test_restart_runs_the_demo_again_from_scratch(qtbot, window):
+    window.run_demo("countdown")
+    wait_row(qtbot, window, "task1", "sleep")
+    window.restart_action.trigger()
+    qtbot.waitUntil(
+        lambda: (
+            [r.name for r in window.controller.tasks.rows()] == ["main", "task1", "task2", "task3"]
+            and window.controller.tasks.by_name("task1").state == "sleep"
+        ),
+        timeout=3000,
+    )
+    assert window.controller.tasks.by_name("task1").created > 0
+
+
+def test_code_view_marks_each_parked_line_in_its_task_colour(qtbot, window):
+    window.run_demo("countdown")
+    wait_row(qtbot, window, "task3", "sleep")
+    window.tick()
+    marks = window.code.marks()
+    lines = window.code.toPlainText().splitlines()
+    sleep_line = next(
+        i for i, text in enumerate(lines, 1) if "await asyncio.sleep(seconds)" in text
+    )
+    assert sorted(name for _c, name, _inner in marks[sleep_line]) == ["task1", "task2", "task3"]
+    gather_line = next(i for i, text in enumerate(lines, 1) if "await asyncio.gather" in text)
+    assert [name for _c, name, _inner in marks[gather_line]] == ["main"]
+
+
+def test_console_tags_lines_with_the_task_that_printed(qtbot, window):
+    window.run_demo("countdown")
+    wait_row(qtbot, window, "task3", "sleep")
+    window.tick()
+    text = window.console.toPlainText()
+    assert "[task1] task1 sleeping for: 4 seconds" in text
+    assert "[task3] task3 sleeping for: 2 seconds" in text
+
+
+def test_gallery_activation_runs_the_demo(qtbot, window):
+    window.gallery.select("hello")
+    item = window.gallery.tree.currentItem()
+    window.gallery.tree.itemActivated.emit(item, 0)
+    qtbot.waitUntil(lambda: "hello world!" in window.controller.console.texts(), timeout=3000)
+    assert "hello world" in window.gallery.explanation.text().lower()
+
+
+def test_a_bad_intent_shows_a_message_not_a_traceback(qtbot, window):
+    window.run_demo("countdown")
+    main = wait_row(qtbot, window, "main")
+    window.lanes.wakeRequested.emit(main.id)
+    assert "not sleeping" in window.statusBar().currentMessage()

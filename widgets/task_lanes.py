@@ -1,0 +1,497 @@
+"""One lane per task: its state, what it waits for, and controls to steer it.
+
+Rows are painted, not built from child widgets, and only the visible ones are
+drawn, so ten thousand tasks scroll as smoothly as ten. The view reads a
+``TaskModel`` on each frame tick and emits intents; it never touches the loop.
+
+Mouse: click the ✕ to cancel (↻ runs a finished task again); drag along a
+sleeping task's bar to set its remaining time, or double-click the bar to type
+it; right-click for every action. Keys act on the selected lane: Delete cancels,
+W wakes, + delays by a second, R runs again, Enter edits the remaining time.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QKeyEvent, QMouseEvent, QPainter, QPen
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QDoubleSpinBox,
+    QMenu,
+    QToolTip,
+    QWidget,
+)
+
+from app.clock import VirtualClock
+from app.task_model import STATE_LABELS, TaskModel, TaskRow
+from widgets import theme
+from widgets.task_actions import task_actions
+
+_NAME_W = 124
+_STATE_W = 118
+_INFO_W = 210
+_BUTTON_W = 30
+
+
+class TaskLanesView(QAbstractScrollArea):
+    cancelRequested = Signal(int)
+    wakeRequested = Signal(int)
+    delayRequested = Signal(int, float)
+    remainingRequested = Signal(int, float)
+    rerunRequested = Signal(int)
+    taskSelected = Signal(int)
+
+    def __init__(self, model: TaskModel, clock: VirtualClock, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        self.clock = clock
+        self._rows: list[TaskRow] = []
+        self._version = -1
+        self._selected: int | None = None
+        self._hover: int | None = None
+        self._drag: tuple[int, float] | None = None  # (task id, span seconds)
+        self._drag_remaining: float | None = None
+        self._editor: QDoubleSpinBox | None = None
+        self._editing: int | None = None
+        self.setMouseTracking(True)
+        self.viewport().setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setToolTip("")
+        self.setAccessibleName("Task lanes")
+
+    # -- geometry ------------------------------------------------------------
+    @property
+    def row_height(self) -> int:
+        return theme.current().px(34)
+
+    def sizeHint(self) -> QSize:
+        return QSize(720, self.row_height * 6)
+
+    def _first_visible(self) -> int:
+        return self.verticalScrollBar().value() // self.row_height
+
+    def row_at(self, pos: QPoint) -> TaskRow | None:
+        index = (pos.y() + self.verticalScrollBar().value()) // self.row_height
+        if 0 <= index < len(self._rows):
+            return self._rows[index]
+        return None
+
+    def row_rect(self, task_id: int) -> QRect | None:
+        for index, row in enumerate(self._rows):
+            if row.id == task_id:
+                top = index * self.row_height - self.verticalScrollBar().value()
+                return QRect(0, top, self.viewport().width(), self.row_height)
+        return None
+
+    def _areas(self, rect: QRect) -> dict[str, QRect]:
+        t = theme.current()
+        x = rect.left() + t.px(10)
+        name = QRect(x, rect.top(), t.px(_NAME_W), rect.height())
+        state = QRect(name.right() + t.px(6), rect.top(), t.px(_STATE_W), rect.height())
+        button = QRect(
+            rect.right() - t.px(_BUTTON_W) - t.px(6), rect.top(), t.px(_BUTTON_W), rect.height()
+        )
+        # The bar keeps at least 40% of the free width; the info text gets the rest.
+        free = max(0, button.left() - state.right() - t.px(26))
+        info_w = min(t.px(_INFO_W), int(free * 0.6))
+        info = QRect(button.left() - info_w - t.px(6), rect.top(), info_w, rect.height())
+        bar = QRect(
+            state.right() + t.px(10),
+            rect.top(),
+            info.left() - state.right() - t.px(20),
+            rect.height(),
+        )
+        return {"name": name, "state": state, "bar": bar, "info": info, "button": button}
+
+    def area_centre(self, task_id: int, area: str) -> QPoint:
+        """Where to click for ``area`` of a lane (used by tests and the click overlay)."""
+        rect = self.row_rect(task_id)
+        if rect is None:
+            raise LookupError(f"no lane for task {task_id}")
+        return self._areas(rect)[area].center()
+
+    def bar_point(self, task_id: int, fraction: float) -> QPoint:
+        rect = self.row_rect(task_id)
+        if rect is None:
+            raise LookupError(f"no lane for task {task_id}")
+        bar = self._areas(rect)["bar"]
+        return QPoint(bar.left() + round(fraction * bar.width()), bar.center().y())
+
+    # -- frame tick ----------------------------------------------------------
+    def refresh(self) -> None:
+        changed = self.model.version != self._version
+        if changed:
+            self._version = self.model.version
+            self._rows = self.model.rows()
+            total = len(self._rows) * self.row_height
+            bar = self.verticalScrollBar()
+            bar.setRange(0, max(0, total - self.viewport().height()))
+            bar.setPageStep(self.viewport().height())
+            bar.setSingleStep(self.row_height)
+        animating = any(row.state == "sleep" for row in self._visible_rows())
+        if changed or animating or self._drag is not None:
+            self.viewport().update()
+
+    def _visible_rows(self) -> list[TaskRow]:
+        first = self._first_visible()
+        count = self.viewport().height() // self.row_height + 2
+        return self._rows[first : first + count]
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._version = -1
+        self.refresh()
+
+    # -- painting ------------------------------------------------------------
+    def paintEvent(self, event) -> None:
+        t = theme.current()
+        painter = QPainter(self.viewport())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.fillRect(self.viewport().rect(), t.colour("base"))
+        if not self._rows:
+            painter.setPen(t.colour("dim_text"))
+            painter.setFont(t.font(11))
+            painter.drawText(
+                self.viewport().rect(),
+                Qt.AlignmentFlag.AlignCenter,
+                "No tasks yet. Pick a demo and press Run (F5).",
+            )
+            return
+        now = self.clock.now()
+        first = self._first_visible()
+        offset = self.verticalScrollBar().value()
+        height = self.row_height
+        width = self.viewport().width()
+        for index in range(
+            first, min(len(self._rows), first + self.viewport().height() // height + 2)
+        ):
+            row = self._rows[index]
+            rect = QRect(0, index * height - offset, width, height)
+            self._paint_row(painter, row, rect, now, index)
+
+    def _paint_row(self, p: QPainter, row: TaskRow, rect: QRect, now: float, index: int) -> None:
+        t = theme.current()
+        if row.id == self._selected:
+            p.fillRect(
+                rect, QColor(t.accent).darker(260) if t.name == "dark" else QColor("#DCE8F8")
+            )
+        elif index % 2:
+            p.fillRect(rect, t.colour("alt_base"))
+        if row.id == self._hover:
+            hover = t.colour("text")
+            hover.setAlpha(14)
+            p.fillRect(rect, hover)
+        colour = t.task_colour(row.colour)
+        p.fillRect(QRect(rect.left(), rect.top() + 3, t.px(5), rect.height() - 6), colour)
+        areas = self._areas(rect)
+        # name
+        p.setFont(t.font(10.5, bold=True))
+        p.setPen(colour if row.live else t.colour("dim_text"))
+        name = p.fontMetrics().elidedText(
+            row.name, Qt.TextElideMode.ElideRight, areas["name"].width()
+        )
+        p.drawText(areas["name"], Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, name)
+        # state pill
+        state_colour = t.state_colour(row.state)
+        pill = areas["state"].adjusted(0, t.px(7), 0, -t.px(7))
+        fill = QColor(state_colour)
+        fill.setAlpha(48)
+        p.setPen(QPen(state_colour, t.px(1)))
+        p.setBrush(fill)
+        p.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
+        p.setFont(t.font(9, bold=True))
+        p.setPen(state_colour)
+        p.drawText(pill, Qt.AlignmentFlag.AlignCenter, STATE_LABELS.get(row.state, row.state))
+        self._paint_bar(p, row, areas["bar"], now)
+        # info: where it is parked, or how it ended
+        p.setFont(t.font(9, mono=True))
+        p.setPen(t.colour("dim_text"))
+        info = self._info_text(row)
+        info = p.fontMetrics().elidedText(info, Qt.TextElideMode.ElideLeft, areas["info"].width())
+        p.drawText(areas["info"], Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, info)
+        # button
+        button = areas["button"].adjusted(0, t.px(6), 0, -t.px(6))
+        symbol = "✕" if row.live else "↻"
+        p.setPen(QPen(t.colour("grid"), t.px(1)))
+        hover_button = row.id == self._hover and self._hover_button
+        p.setBrush(t.colour("grid") if hover_button else Qt.BrushStyle.NoBrush)
+        p.drawRoundedRect(button, t.px(4), t.px(4))
+        p.setPen(t.state_colour("failed") if row.live else t.colour("text"))
+        p.setFont(t.font(10, bold=True))
+        p.drawText(button, Qt.AlignmentFlag.AlignCenter, symbol)
+
+    _hover_button = False
+
+    def _paint_bar(self, p: QPainter, row: TaskRow, bar: QRect, now: float) -> None:
+        t = theme.current()
+        track = QRectF(bar.left(), bar.center().y() - t.px(5), bar.width(), t.px(10))
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(t.colour("grid"))
+        p.drawRoundedRect(track, t.px(5), t.px(5))
+        colour = t.state_colour(row.state)
+        label = ""
+        fraction = 0.0
+        if row.state == "sleep" and row.due is not None:
+            remaining = row.remaining(now) or 0.0
+            span = max(1e-9, (row.due - (row.wait_started or row.due)))
+            if (
+                self._drag is not None
+                and self._drag[0] == row.id
+                and self._drag_remaining is not None
+            ):
+                span = self._drag[1]
+                remaining = self._drag_remaining
+                colour = t.colour("accent")
+            fraction = min(1.0, remaining / span)
+            label = f"{remaining:.1f} s"
+        elif row.state in ("task", "future"):
+            fraction = 1.0
+            colour.setAlpha(110)
+        elif row.state in ("ready", "running"):
+            fraction = 1.0
+        elif row.state == "done":
+            fraction = 1.0
+            colour.setAlpha(70)
+        if fraction > 0:
+            p.setBrush(colour)
+            p.drawRoundedRect(
+                QRectF(
+                    track.left(),
+                    track.top(),
+                    max(track.height(), track.width() * fraction),
+                    track.height(),
+                ),
+                t.px(5),
+                t.px(5),
+            )
+        if label:
+            p.setFont(t.font(8.5, bold=True))
+            p.setPen(t.colour("text"))
+            text_rect = QRect(bar.left(), bar.top(), bar.width(), bar.height() // 2 - t.px(3))
+            p.drawText(text_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom, label)
+
+    @staticmethod
+    def _info_text(row: TaskRow) -> str:
+        if not row.live:
+            return row.outcome
+        line = row.line
+        where = f"{line[0].rsplit('/', 1)[-1]}:{line[1]}" if line else ""
+        if row.state == "sleep":
+            return f"{row.awaiting}  {where}"
+        if row.awaiting:
+            return f"await {row.awaiting}  {where}"
+        return where
+
+    # -- mouse ---------------------------------------------------------------
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position().toPoint()
+        row = self.row_at(pos)
+        hover = row.id if row else None
+        on_button = bool(row and self._hit(row, pos) == "button")
+        if hover != self._hover or on_button != self._hover_button:
+            self._hover = hover
+            self._hover_button = on_button
+            self.viewport().update()
+        if self._drag is not None:
+            self._drag_remaining = self._remaining_at(self._drag, pos)
+            self.viewport().update()
+        cursor = Qt.CursorShape.ArrowCursor
+        if row and row.state == "sleep" and self._hit(row, pos) == "bar":
+            cursor = Qt.CursorShape.SizeHorCursor
+        elif on_button:
+            cursor = Qt.CursorShape.PointingHandCursor
+        self.viewport().setCursor(cursor)
+
+    def leaveEvent(self, event) -> None:
+        self._hover = None
+        self.viewport().update()
+        super().leaveEvent(event)
+
+    def _hit(self, row: TaskRow, pos: QPoint) -> str | None:
+        rect = self.row_rect(row.id)
+        if rect is None:
+            return None
+        for name, area in self._areas(rect).items():
+            if area.contains(pos):
+                return name
+        return None
+
+    def _remaining_at(self, drag: tuple[int, float], pos: QPoint) -> float:
+        rect = self.row_rect(drag[0])
+        if rect is None:
+            return 0.0
+        bar = self._areas(rect)["bar"]
+        fraction = (pos.x() - bar.left()) / max(1, bar.width())
+        return round(max(0.0, min(1.0, fraction)) * drag[1], 2)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        pos = event.position().toPoint()
+        row = self.row_at(pos)
+        if row is None:
+            return
+        self._select(row.id)
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        hit = self._hit(row, pos)
+        if hit == "button":
+            if row.live:
+                self.cancelRequested.emit(row.id)
+            else:
+                self.rerunRequested.emit(row.id)
+        elif hit == "bar" and row.state == "sleep" and row.due is not None:
+            span = max(
+                row.due - (row.wait_started or row.due), row.remaining(self.clock.now()) or 0.0
+            )
+            self._drag = (row.id, max(span, 0.1))
+            self._drag_remaining = self._remaining_at(self._drag, pos)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._drag is not None:
+            task_id, _span = self._drag
+            remaining = self._remaining_at(self._drag, event.position().toPoint())
+            self._drag = None
+            self._drag_remaining = None
+            self.remainingRequested.emit(task_id, remaining)
+            self.viewport().update()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        row = self.row_at(event.position().toPoint())
+        if row is not None and row.state == "sleep":
+            self._drag = None
+            self.edit_remaining(row.id)
+
+    def _select(self, task_id: int) -> None:
+        if task_id != self._selected:
+            self._selected = task_id
+            self.taskSelected.emit(task_id)
+            self.viewport().update()
+
+    @property
+    def selected(self) -> int | None:
+        return self._selected
+
+    def select(self, task_id: int) -> None:
+        self._select(task_id)
+
+    # -- inline editor -------------------------------------------------------
+    def edit_remaining(self, task_id: int) -> QDoubleSpinBox | None:
+        row = self.model.get(task_id)
+        rect = self.row_rect(task_id)
+        if row is None or rect is None or row.state != "sleep":
+            return None
+        self._close_editor()
+        bar = self._areas(rect)["bar"]
+        editor = QDoubleSpinBox(self.viewport())
+        editor.setRange(0.0, 3600.0)
+        editor.setDecimals(1)
+        editor.setSingleStep(0.5)
+        editor.setSuffix(" s")
+        editor.setValue(row.remaining(self.clock.now()) or 0.0)
+        editor.setToolTip("New remaining sleep time; Enter applies, Esc cancels")
+        width = theme.current().px(110)
+        editor.setGeometry(bar.left(), rect.top() + 2, width, rect.height() - 4)
+        editor.editingFinished.connect(self._commit_editor)
+        editor.show()
+        editor.setFocus()
+        editor.selectAll()
+        self._editor = editor
+        self._editing = task_id
+        return editor
+
+    def _commit_editor(self) -> None:
+        editor, task_id = self._editor, self._editing
+        if editor is None or task_id is None:
+            return
+        value = editor.value()
+        self._close_editor()
+        self.remainingRequested.emit(task_id, value)
+        self.setFocus()
+
+    def _close_editor(self) -> None:
+        if self._editor is not None:
+            editor = self._editor
+            self._editor = None
+            self._editing = None
+            editor.hide()
+            editor.deleteLater()
+
+    # -- keyboard and menu -----------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and self._editor is not None:
+            self._close_editor()
+            return
+        row = self.model.get(self._selected) if self._selected is not None else None
+        key = event.key()
+        if key in (Qt.Key.Key_Up, Qt.Key.Key_Down) and self._rows:
+            ids = [r.id for r in self._rows]
+            index = ids.index(self._selected) if self._selected in ids else -1
+            index = max(0, min(len(ids) - 1, index + (1 if key == Qt.Key.Key_Down else -1)))
+            self._select(ids[index])
+            self._ensure_visible(index)
+            return
+        if row is None:
+            super().keyPressEvent(event)
+            return
+        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and row.live:
+            self.cancelRequested.emit(row.id)
+        elif key == Qt.Key.Key_W and row.state == "sleep":
+            self.wakeRequested.emit(row.id)
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal) and row.state == "sleep":
+            self.delayRequested.emit(row.id, 1.0)
+        elif key == Qt.Key.Key_R and not row.live:
+            self.rerunRequested.emit(row.id)
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and row.state == "sleep":
+            self.edit_remaining(row.id)
+        else:
+            super().keyPressEvent(event)
+
+    def _ensure_visible(self, index: int) -> None:
+        bar = self.verticalScrollBar()
+        top = index * self.row_height
+        if top < bar.value():
+            bar.setValue(top)
+        elif top + self.row_height > bar.value() + self.viewport().height():
+            bar.setValue(top + self.row_height - self.viewport().height())
+
+    def actions_for(self, row: TaskRow) -> list[QAction]:
+        return task_actions(self, row, self.edit_remaining)
+
+    def contextMenuEvent(self, event) -> None:
+        row = self.row_at(event.pos())
+        if row is None:
+            return
+        self._select(row.id)
+        menu = QMenu(self)
+        for action in self.actions_for(row):
+            menu.addAction(action)
+        menu.popup(event.globalPos())
+
+    def viewportEvent(self, event) -> bool:
+        if event.type() == event.Type.ToolTip:
+            row = self.row_at(event.pos())
+            if row is None:
+                QToolTip.hideText()
+            else:
+                QToolTip.showText(
+                    event.globalPos(), self._tooltip(row, self._hit(row, event.pos())), self
+                )
+            return True
+        return super().viewportEvent(event)
+
+    def _tooltip(self, row: TaskRow, area: str | None) -> str:
+        lines = [f"<b>{row.name}</b> ({row.coro}) — {STATE_LABELS.get(row.state, row.state)}"]
+        if row.awaiting:
+            lines.append(f"awaiting {row.awaiting}")
+        if row.line:
+            lines.append(
+                f"parked at {row.line[0].rsplit('/', 1)[-1]}:{row.line[1]} in {row.line[2]}"
+            )
+        if row.outcome:
+            lines.append(row.outcome)
+        lines.append(f"resumed {row.resumes} times")
+        if area == "bar" and row.state == "sleep":
+            lines.append("<i>drag to set the remaining time; double-click to type it</i>")
+        elif area == "button":
+            lines.append("<i>click to cancel</i>" if row.live else "<i>click to run it again</i>")
+        return "<br>".join(lines)
