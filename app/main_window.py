@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
+    QMenu,
     QSplitter,
     QStyle,
     QToolBar,
@@ -47,6 +48,16 @@ class MainWindow(QMainWindow):
         self.resize(1360, 860)
         clock = controller.clock
         self.stage_model = StageModel(clock.now)
+        self._tick_callbacks: list[Callable[[], None]] = []
+        self._menus: dict[str, QMenu] = {}
+        bar = self.menuBar()
+        for key, title in (
+            ("file", "&File"),
+            ("run", "&Run"),
+            ("view", "&View"),
+            ("help", "&Help"),
+        ):
+            self._menus[key] = bar.addMenu(title)
 
         self.stage = StageHost(controller.tasks, self.stage_model, clock)
         self.lanes = TaskLanesView(controller.tasks, clock)
@@ -64,12 +75,14 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(split)
         self.splitter = split
 
-        self._dock("Demos", self.gallery, Qt.DockWidgetArea.LeftDockWidgetArea, "demos_dock")
-        code_dock = self._dock(
+        self.add_dock("Demos", self.gallery, Qt.DockWidgetArea.LeftDockWidgetArea, "demos_dock")
+        code_dock = self.add_dock(
             "Code", self.code, Qt.DockWidgetArea.RightDockWidgetArea, "code_dock"
         )
         self.resizeDocks([code_dock], [470], Qt.Orientation.Horizontal)
-        self._dock("Console", self.console, Qt.DockWidgetArea.BottomDockWidgetArea, "console_dock")
+        self.add_dock(
+            "Console", self.console, Qt.DockWidgetArea.BottomDockWidgetArea, "console_dock"
+        )
 
         self._build_actions()
         self._build_status()
@@ -83,7 +96,8 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # -- construction ----------------------------------------------------------
-    def _dock(self, title: str, widget: QWidget, area, name: str) -> QDockWidget:
+    def add_dock(self, title: str, widget: QWidget, area, name: str) -> QDockWidget:
+        """Add a panel; it gets a toggle in the View menu and its place is remembered."""
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(widget)
@@ -93,7 +107,16 @@ class MainWindow(QMainWindow):
             | QDockWidget.DockWidgetFeature.DockWidgetClosable
         )
         self.addDockWidget(area, dock)
+        self.menu("view").addAction(dock.toggleViewAction())
         return dock
+
+    def menu(self, name: str) -> QMenu:
+        """The File, Run, View or Help menu, for features to add their actions to."""
+        return self._menus[name]
+
+    def on_tick(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` on every frame tick (after the models are up to date)."""
+        self._tick_callbacks.append(callback)
 
     def _action(
         self, text: str, shortcut: str | QKeySequence, tip: str, slot: Callable, icon=None
@@ -101,7 +124,7 @@ class MainWindow(QMainWindow):
         action = QAction(text, self)
         if icon is not None:
             action.setIcon(self.style().standardIcon(icon))
-        keys = QKeySequence(shortcut) if isinstance(shortcut, str) else shortcut
+        keys = shortcut if isinstance(shortcut, QKeySequence) else QKeySequence(shortcut)
         action.setShortcut(keys)
         action.setToolTip(f"{tip} ({keys.toString(QKeySequence.SequenceFormat.NativeText)})")
         action.setStatusTip(tip)
@@ -153,6 +176,16 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.step_action)
         self.addToolBar(toolbar)
         self.toolbar = toolbar
+        run_menu = self.menu("run")
+        for action in (self.run_action, self.stop_action, self.restart_action):
+            run_menu.addAction(action)
+        run_menu.addSeparator()
+        run_menu.addAction(self.pause_action)
+        run_menu.addAction(self.step_action)
+        quit_action = self._action(
+            "Quit", QKeySequence.StandardKey.Quit, "Quit Coroscope", self.close
+        )
+        self.menu("file").addAction(quit_action)
 
     def _build_status(self) -> None:
         self.time_label = QLabel()
@@ -268,6 +301,8 @@ class MainWindow(QMainWindow):
         self.lanes.refresh()
         self.code.refresh()
         self.console.refresh()
+        for callback in self._tick_callbacks:
+            callback()
         self._refresh_status()
 
     def _refresh_status(self) -> None:
