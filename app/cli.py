@@ -45,10 +45,10 @@ def cmd_list(_args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from app.targets import UnknownTargetError, demo_target
+    from app.targets import UnknownTargetError, resolve
 
     try:
-        target = demo_target(args.target)
+        target = resolve(args.target)
     except UnknownTargetError as exc:
         raise CliError(str(exc)) from exc
     from app.gui import run_app

@@ -34,6 +34,9 @@ from widgets.gallery import DemoGallery
 from widgets.stages import StageHost
 from widgets.task_lanes import TaskLanesView
 
+# Each feature module exposes install(window); list them here in menu order.
+FEATURES: list[Callable[[MainWindow], None]] = []
+
 FRAME_MS = 33  # ~30 fps: smooth rings without burning a core
 SETTINGS_GROUP = "main_window"
 
@@ -87,6 +90,11 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_status()
         self._connect()
+
+        # Features install themselves here: each adds its docks, menu actions and
+        # tick callbacks through add_dock / menu / on_tick.
+        for install in FEATURES:
+            install(self)
 
         self.frame_timer = QTimer(self)
         self.frame_timer.setInterval(FRAME_MS)

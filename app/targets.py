@@ -24,3 +24,8 @@ def demo_target(key: str) -> Target:
         stage=info.stage,
         summary=info.summary,
     )
+
+
+def resolve(name: str) -> Target:
+    """What the command line's DEMO_OR_SCRIPT means: a demo key (scripts come next)."""
+    return demo_target(name)
