@@ -13,11 +13,14 @@ import sys
 import traceback
 from collections.abc import Callable
 
+from app.await_graph import AwaitGraph
 from app.console_model import ConsoleModel
 from app.events import ClockChanged, Output, SessionEvent
+from app.narration import Narrator
 from app.output import TaskStream
 from app.run import RerunError, Run, Target
 from app.task_model import TaskModel, TaskRow
+from app.timeline import TimelineModel
 
 
 class IntentError(Exception):
@@ -33,6 +36,9 @@ class Controller:
         self.tracer = loop.tracer
         self.tasks = TaskModel(runs_only=True)
         self.console = ConsoleModel()
+        self.narration = Narrator()
+        self.timeline = TimelineModel()
+        self.graph = AwaitGraph(self.tasks)
         self.events.subscribe(self._on_event)
         self.run: Run | None = None
         self.target: Target | None = None
@@ -47,8 +53,18 @@ class Controller:
 
     # -- plumbing -------------------------------------------------------------
     def _on_event(self, event) -> None:
+        self.graph.apply(event)  # before the task model forgets who awaited whom
         self.tasks.apply(event)
         self.console.apply(event)
+        self.narration.apply(event)
+        self.timeline.apply(event)
+
+    def reset_models(self) -> None:
+        """Forget the previous run's tasks before a new one starts."""
+        self.tasks.clear()
+        self.narration.clear()
+        self.timeline.clear()
+        self.graph.clear()
 
     def _task_created(self, task: asyncio.Task, info) -> None:
         if self.run is not None:
@@ -147,7 +163,7 @@ class Controller:
         await self.stop()
         if target is None:
             return None
-        self.tasks.clear()
+        self.reset_models()
         return self.start(target)
 
     def stop_soon(self) -> asyncio.Task:

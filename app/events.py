@@ -50,6 +50,9 @@ class TaskStep(NamedTuple):
     awaiting: str
     due: float | None
     frames: tuple[Frame, ...]
+    # Ids of the tasks this one now waits for: directly, through gather(),
+    # asyncio.wait() or a TaskGroup; what the await graph draws edges to.
+    targets: tuple[int, ...] = ()
 
 
 class TaskEnded(NamedTuple):

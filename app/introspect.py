@@ -66,6 +66,34 @@ def await_frames(coro: object) -> tuple[Frame, ...]:
     return tuple(frames)
 
 
+def awaited_futures(coro: object) -> list:
+    """Futures an asyncio.wait() or TaskGroup deep in the chain is waiting for.
+
+    Only called when a task parks inside an asyncio primitive, so reading the
+    innermost library frame's locals here costs nothing on the hot path.
+    """
+    innermost = None
+    for _ in range(_MAX_DEPTH):
+        code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
+        if code is None:
+            break
+        innermost = coro
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+        if coro is None:
+            break
+    frame = getattr(innermost, "cr_frame", None) or getattr(innermost, "gi_frame", None)
+    if frame is None:
+        return []
+    local = frame.f_locals
+    if "fs" in local:  # asyncio.wait / as_completed internals
+        return list(local["fs"])
+    owner = local.get("self")
+    tasks = getattr(owner, "_tasks", None)  # a TaskGroup in __aexit__
+    if isinstance(tasks, (set, list)):
+        return list(tasks)
+    return []
+
+
 def creation_frames(coro: object) -> tuple[Frame, ...]:
     """Where a not-yet-started coroutine will begin (its def line)."""
     code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
@@ -93,11 +121,24 @@ def user_frame(frames: tuple[Frame, ...]) -> Frame | None:
     return None
 
 
+_FRIENDLY_WAITS = {
+    "_wait": "asyncio.wait()",
+    "wait": "asyncio.wait()",
+    "TaskGroup.__aexit__": "TaskGroup",
+    "TaskGroup._aexit": "TaskGroup",
+    "wait_for": "wait_for()",
+    "Timeout.__aexit__": "timeout()",
+}
+
+
 def library_wait(frames: tuple[Frame, ...]) -> str | None:
-    """Name of the asyncio primitive a task is parked in (``Queue.get``, ``Lock.acquire``)."""
+    """Name of the asyncio primitive a task is parked in (``Queue.get()``, ``Lock.acquire()``)."""
     for filename, _line, qualname in reversed(frames):
         if filename.startswith(_ASYNCIO_DIR):
-            return qualname
+            friendly = _FRIENDLY_WAITS.get(qualname)
+            if friendly:
+                return friendly
+            return f"{qualname.lstrip('_')}()"
     return None
 
 

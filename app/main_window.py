@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import APP_NAME, __version__
+from app import APP_NAME, __version__, classroom
 from app.controller import Controller, IntentError
 from app.run import Target
 from app.stage_model import StageModel
@@ -35,7 +35,7 @@ from widgets.stages import StageHost
 from widgets.task_lanes import TaskLanesView
 
 # Each feature module exposes install(window); list them here in menu order.
-FEATURES: list[Callable[[MainWindow], None]] = []
+FEATURES: list[Callable[[MainWindow], None]] = [classroom.install]
 
 FRAME_MS = 33  # ~30 fps: smooth rings without burning a core
 SETTINGS_GROUP = "main_window"
@@ -126,7 +126,7 @@ class MainWindow(QMainWindow):
         """Call ``callback`` on every frame tick (after the models are up to date)."""
         self._tick_callbacks.append(callback)
 
-    def _action(
+    def add_action(
         self, text: str, shortcut: str | QKeySequence, tip: str, slot: Callable, icon=None
     ) -> QAction:
         action = QAction(text, self)
@@ -134,7 +134,8 @@ class MainWindow(QMainWindow):
             action.setIcon(self.style().standardIcon(icon))
         keys = shortcut if isinstance(shortcut, QKeySequence) else QKeySequence(shortcut)
         action.setShortcut(keys)
-        action.setToolTip(f"{tip} ({keys.toString(QKeySequence.SequenceFormat.NativeText)})")
+        label = keys.toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{tip} ({label})" if label else tip)
         action.setStatusTip(tip)
         action.triggered.connect(slot)
         self.addAction(action)
@@ -142,31 +143,31 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         icons = QStyle.StandardPixmap
-        self.run_action = self._action(
+        self.run_action = self.add_action(
             "Run", "F5", "Run the selected demo", self.run_selected, icons.SP_MediaPlay
         )
-        self.stop_action = self._action(
+        self.stop_action = self.add_action(
             "Stop",
             "Shift+F5",
             "Cancel every task of this run cleanly",
             self.stop,
             icons.SP_MediaStop,
         )
-        self.restart_action = self._action(
+        self.restart_action = self.add_action(
             "Restart",
             "Ctrl+R",
             "Stop, then run the same demo again",
             self.restart,
             icons.SP_BrowserReload,
         )
-        self.pause_action = self._action(
+        self.pause_action = self.add_action(
             "Pause",
             "Space",
             "Pause or resume the loop's clock",
             self.toggle_pause,
             icons.SP_MediaPause,
         )
-        self.step_action = self._action(
+        self.step_action = self.add_action(
             "Step",
             "Right",
             "Run one ready callback, or jump to the next timer",
@@ -190,7 +191,7 @@ class MainWindow(QMainWindow):
         run_menu.addSeparator()
         run_menu.addAction(self.pause_action)
         run_menu.addAction(self.step_action)
-        quit_action = self._action(
+        quit_action = self.add_action(
             "Quit", QKeySequence.StandardKey.Quit, "Quit Coroscope", self.close
         )
         self.menu("file").addAction(quit_action)
@@ -273,7 +274,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _prepare(self, target: Target) -> None:
-        self.controller.tasks.clear()
+        self.controller.reset_models()
         self.stage_model.clear()
         self.code.show_source(target.source_path)
         self.stage.show_stage(target.stage)

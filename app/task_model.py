@@ -55,6 +55,7 @@ class TaskRow:
     traceback: str | None = None
     colour: int = 0
     children: list[int] = field(default_factory=list)
+    targets: tuple[int, ...] = ()  # tasks this one is waiting for
 
     @property
     def live(self) -> bool:
@@ -133,6 +134,7 @@ class TaskModel:
                 row.exception = event.exception
                 row.traceback = event.traceback
                 row.due = None
+                row.targets = ()
                 self._finished.append(event.task)
                 if len(self._finished) > self._keep_finished:
                     self._drop(self._finished.popleft())
@@ -166,6 +168,7 @@ class TaskModel:
         row.due = event.due
         row.wait_started = event.t
         row.frames = event.frames
+        row.targets = event.targets
         self.version += 1
 
     def _drop(self, task_id: int) -> None:

@@ -22,6 +22,7 @@ from app.clock import VirtualClock
 from app.events import EventLog, LoopBlocked, TaskCreated, TaskEnded, TaskRenamed, TaskStep
 from app.introspect import (
     await_frames,
+    awaited_futures,
     coro_name,
     creation_frames,
     describe_callback,
@@ -188,28 +189,40 @@ class Tracer:
                 self.log.emit(TaskStep(end, task_id, started, wall, "ready", "", None, frames))
             else:
                 frames = await_frames(task.get_coro())
-                waiting, awaiting, due = self._waiting_on(waiter, frames)
-                self.log.emit(TaskStep(end, task_id, started, wall, waiting, awaiting, due, frames))
+                waiting, awaiting, due, targets = self._waiting_on(task, waiter, frames)
+                self.log.emit(
+                    TaskStep(end, task_id, started, wall, waiting, awaiting, due, frames, targets)
+                )
         if wall >= self.block_threshold:
             if not frames and not task.done():
                 frames = await_frames(task.get_coro())
             self._blocked(task_id, info.name, wall, frames)
 
-    def _waiting_on(self, waiter: object, frames) -> tuple[str, str, float | None]:
+    def _waiting_on(self, task: asyncio.Task, waiter: object, frames) -> tuple:
+        """(waiting kind, label, due time, awaited task ids) for a parked task."""
         if isinstance(waiter, asyncio.Task):
             other = self._tasks.get(waiter)
-            return "task", other.name if other else waiter.get_name(), None
+            return "task", other.name if other else waiter.get_name(), None, self._ids((waiter,))
         entry = self.scheduler.sleep_timer(waiter)
         if entry is not None:
-            return "sleep", f"sleep({entry.duration:.3g})", entry.when
+            return "sleep", f"sleep({entry.duration:.3g})", entry.when, ()
         children = getattr(waiter, "_children", None)
         if children is not None:  # asyncio.gather's future
-            return "future", f"gather({len(children)})", None
+            return "future", f"gather({len(children)})", None, self._ids(children)
         primitive = library_wait(frames)
         if primitive is not None:
-            return "future", primitive, None
+            awaited = awaited_futures(task.get_coro())
+            return "future", primitive, None, self._ids(awaited)
         label = self.scheduler.future_label(waiter)
-        return "future", label or "future", None
+        return "future", label or "future", None, ()
+
+    def _ids(self, futures) -> tuple[int, ...]:
+        ids = []
+        for future in futures:
+            info = self._tasks.get(future) if isinstance(future, asyncio.Task) else None
+            if info is not None:
+                ids.append(info.id)
+        return tuple(ids)
 
     def _ended(self, task: asyncio.Task, info: TaskInfo, now: float) -> None:
         del self._tasks[task]

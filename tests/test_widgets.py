@@ -80,7 +80,7 @@ def test_delay_key_makes_the_task_finish_a_second_later(qtbot, window):
     window.run_target(two_naps_target())
     row = wait_row(qtbot, window, "first", "sleep")
     window.lanes.select(row.id)
-    qtbot.keyClick(window.lanes, Qt.Key.Key_Plus)
+    qtbot.keyClick(window.lanes, Qt.Key.Key_D)
     qtbot.waitUntil(lambda: window.controller.tasks.by_name("first").state == "done", timeout=4000)
     tasks = window.controller.tasks
     assert tasks.by_name("second").finished == pytest.approx(0.5, abs=0.15)

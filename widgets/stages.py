@@ -112,8 +112,11 @@ class RingsStage(_Stage):
         if fraction is None:
             fraction = 1.0 if row.state in ("ready", "running", "task", "future") else 0.0
         if row.state == "done":
+            # A finished ring turns the neutral "done" colour: red or orange here
+            # would read as an error.
             fraction = 1.0
-            colour.setAlpha(90)
+            colour = t.state_colour("done")
+            colour.setAlpha(110)
         if fraction > 0:
             pen = QPen(colour, width)
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)

@@ -22,7 +22,7 @@ def task_actions(
     specs = [
         ("Cancel task", "Delete", row.live, lambda: view.cancelRequested.emit(row.id)),
         ("Wake now", "W", sleeping, lambda: view.wakeRequested.emit(row.id)),
-        ("Delay +1 s", "+", sleeping, lambda: view.delayRequested.emit(row.id, 1.0)),
+        ("Delay +1 s", "D", sleeping, lambda: view.delayRequested.emit(row.id, 1.0)),
         ("Set remaining time…", "Enter", sleeping, lambda: edit_remaining(row.id)),
         ("Run again", "R", not row.live, lambda: view.rerunRequested.emit(row.id)),
     ]

@@ -7,7 +7,7 @@ drawn, so ten thousand tasks scroll as smoothly as ten. The view reads a
 Mouse: click the ✕ to cancel (↻ runs a finished task again); drag along a
 sleeping task's bar to set its remaining time, or double-click the bar to type
 it; right-click for every action. Keys act on the selected lane: Delete cancels,
-W wakes, + delays by a second, R runs again, Enter edits the remaining time.
+W wakes, D delays by a second, R runs again, Enter edits the remaining time.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from widgets.task_actions import task_actions
 
 _NAME_W = 124
 _STATE_W = 118
-_INFO_W = 210
+_INFO_W = 260
 _BUTTON_W = 30
 
 
@@ -94,7 +94,7 @@ class TaskLanesView(QAbstractScrollArea):
         )
         # The bar keeps at least 40% of the free width; the info text gets the rest.
         free = max(0, button.left() - state.right() - t.px(26))
-        info_w = min(t.px(_INFO_W), int(free * 0.6))
+        info_w = min(t.px(_INFO_W), int(free * 0.65))
         info = QRect(button.left() - info_w - t.px(6), rect.top(), info_w, rect.height())
         bar = QRect(
             state.right() + t.px(10),
@@ -208,7 +208,7 @@ class TaskLanesView(QAbstractScrollArea):
         p.setFont(t.font(9, mono=True))
         p.setPen(t.colour("dim_text"))
         info = self._info_text(row)
-        info = p.fontMetrics().elidedText(info, Qt.TextElideMode.ElideLeft, areas["info"].width())
+        info = p.fontMetrics().elidedText(info, Qt.TextElideMode.ElideRight, areas["info"].width())
         p.drawText(areas["info"], Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, info)
         # button
         button = areas["button"].adjusted(0, t.px(6), 0, -t.px(6))
@@ -278,9 +278,9 @@ class TaskLanesView(QAbstractScrollArea):
         line = row.line
         where = f"{line[0].rsplit('/', 1)[-1]}:{line[1]}" if line else ""
         if row.state == "sleep":
-            return f"{row.awaiting}  {where}"
+            return f"{row.awaiting} · {where}"
         if row.awaiting:
-            return f"await {row.awaiting}  {where}"
+            return f"await {row.awaiting} · {where}"
         return where
 
     # -- mouse ---------------------------------------------------------------
@@ -437,7 +437,7 @@ class TaskLanesView(QAbstractScrollArea):
             self.cancelRequested.emit(row.id)
         elif key == Qt.Key.Key_W and row.state == "sleep":
             self.wakeRequested.emit(row.id)
-        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal) and row.state == "sleep":
+        elif key == Qt.Key.Key_D and row.state == "sleep":
             self.delayRequested.emit(row.id, 1.0)
         elif key == Qt.Key.Key_R and not row.live:
             self.rerunRequested.emit(row.id)

@@ -1,0 +1,115 @@
+"""Who awaits whom, derived from the task model, plus pulses for propagation.
+
+Each live task contributes a chain of nodes: the task itself, every coroutine it
+is awaiting in-line (``print_sum`` -> ``compute``), and the thing it is parked on
+(``sleep(1)``, ``Queue.get()``, ``gather(3)``). Edges run from awaiter to awaited;
+when the awaited is another task the edge ends at that task's node. When an
+awaited task is cancelled or fails, a pulse travels back along the edge to the
+task that receives the ``CancelledError`` or exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+
+from app.events import Event, TaskEnded
+from app.introspect import is_library_file
+from app.task_model import TaskModel, TaskRow
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    key: str
+    label: str
+    kind: str  # "task" | "coro" | "wait"
+    task: int
+    depth: int
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    src: str
+    dst: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pulse:
+    src: str  # the node the news comes from (the ended task)
+    dst: str  # the node that receives it
+    kind: str  # "cancelled" | "failed"
+    t: float
+
+
+def task_key(task_id: int) -> str:
+    return f"task:{task_id}"
+
+
+def _chain(row: TaskRow) -> list[Node]:
+    nodes = [Node(task_key(row.id), row.name, "task", row.id, 0)]
+    user_levels = [f for f in row.frames if not is_library_file(f[0])]
+    for depth, (_file, _line, qualname) in enumerate(user_levels[1:], start=1):
+        nodes.append(Node(f"{task_key(row.id)}/{depth}", qualname, "coro", row.id, depth))
+    if row.state in ("sleep", "future") and row.awaiting:
+        depth = len(nodes)
+        nodes.append(Node(f"{task_key(row.id)}/wait", row.awaiting, "wait", row.id, depth))
+    return nodes
+
+
+class AwaitGraph:
+    def __init__(self, tasks: TaskModel, pulse_seconds: float = 1.5) -> None:
+        self.tasks = tasks
+        self.pulse_seconds = pulse_seconds
+        self._pulses: list[Pulse] = []
+        self._cache_version = -1
+        self._nodes: list[Node] = []
+        self._edges: list[Edge] = []
+
+    def apply(self, event: Event) -> None:
+        """Call before the task model sees ``event``, while awaiters still point at it."""
+        if type(event) is not TaskEnded or event.state == "done":
+            return
+        for row in self.tasks.live_rows():
+            if event.task in row.targets:
+                chain = _chain(row)
+                self._pulses.append(
+                    Pulse(task_key(event.task), chain[-1].key, event.state, event.t)
+                )
+
+    def _build(self) -> None:
+        if self._cache_version == self.tasks.version:
+            return
+        self._cache_version = self.tasks.version
+        nodes: list[Node] = []
+        edges: list[Edge] = []
+        for row in self.tasks.live_rows():
+            chain = _chain(row)
+            nodes.extend(chain)
+            edges.extend(Edge(a.key, b.key) for a, b in pairwise(chain))
+            for target in row.targets:
+                edges.append(Edge(chain[-1].key, task_key(target)))
+        known = {n.key for n in nodes}
+        self._nodes = nodes
+        self._edges = [e for e in edges if e.src in known and e.dst in known]
+
+    def nodes(self) -> list[Node]:
+        self._build()
+        return list(self._nodes)
+
+    def edges(self) -> list[Edge]:
+        self._build()
+        return list(self._edges)
+
+    def labelled_edges(self) -> set[tuple[str, str]]:
+        """Edges as (awaiter label, awaited label): handy for tests and tooltips."""
+        self._build()
+        labels = {n.key: n.label for n in self._nodes}
+        return {(labels[e.src], labels[e.dst]) for e in self._edges}
+
+    def pulses(self, now: float) -> list[Pulse]:
+        self._pulses = [p for p in self._pulses if now - p.t < self.pulse_seconds]
+        return list(self._pulses)
+
+    def clear(self) -> None:
+        self._pulses.clear()
+        self._cache_version = -1

@@ -1,0 +1,213 @@
+"""Classroom wiring: speed, narration, timeline, await graph, presentation mode.
+
+Installed into the main window like any feature. Everything a teacher needs to
+slow the loop to the speed of explanation and make it readable from the back of
+a room; the choices (theme, presentation, input overlay) are remembered.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMessageBox
+
+from app import APP_NAME, __version__
+from widgets import theme
+from widgets.await_graph_view import AwaitGraphView
+from widgets.narration_view import NarrationView
+from widgets.overlays import HelpOverlay, InputOverlay
+from widgets.speed_control import SpeedControl
+from widgets.timeline_view import TimelineView
+
+PRESENTATION_SCALE = 1.6
+_SETTINGS = "view"
+
+
+class Classroom:
+    def __init__(self, window) -> None:
+        self.window = window
+        c = window.controller
+        self.controller = c
+        self.narration = NarrationView(c.narration, c.tasks)
+        self.timeline = TimelineView(c.timeline, c.clock)
+        self.graph = AwaitGraphView(c.graph, c.clock)
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        docks = [
+            window.add_dock("Narration", self.narration, bottom, "narration_dock"),
+            window.add_dock("Timeline", self.timeline, bottom, "timeline_dock"),
+            window.add_dock("Await graph", self.graph, bottom, "graph_dock"),
+        ]
+        console_dock = window.console.parentWidget()
+        for dock in docks:
+            window.tabifyDockWidget(console_dock, dock)
+        console_dock.raise_()
+
+        self.speed = SpeedControl()
+        self.speed.speedChosen.connect(self.set_speed)
+        window.toolbar.addWidget(self.speed)
+        self.faster_action = window.add_action("Faster", "+", "Run the loop faster", self.faster)
+        self.slower_action = window.add_action("Slower", "-", "Run the loop slower", self.slower)
+        self.faster_action.setShortcuts([QKeySequence("+"), QKeySequence("=")])
+        run_menu = window.menu("run")
+        run_menu.addAction(self.faster_action)
+        run_menu.addAction(self.slower_action)
+
+        self.input_overlay = InputOverlay(window)
+        self.help_overlay = HelpOverlay(window)
+        view = window.menu("view")
+        view.addSeparator()
+        self.presentation_action = self._toggle(
+            "Presentation mode",
+            "Ctrl+Shift+P",
+            "Large fonts and thick lines; hides non-essential chrome",
+            self.set_presentation,
+        )
+        self.light_action = self._toggle(
+            "Light theme",
+            "Ctrl+Shift+L",
+            "Switch between the dark and light high-contrast themes",
+            self.set_light,
+        )
+        self.overlay_action = self._toggle(
+            "Show clicks and keys",
+            "Ctrl+Shift+K",
+            "Echo mouse clicks and key presses for screencasts",
+            self.set_input_overlay,
+        )
+        for action in (self.presentation_action, self.light_action, self.overlay_action):
+            view.addAction(action)
+        window.toolbar.addSeparator()
+        window.toolbar.addAction(self.presentation_action)
+        help_menu = window.menu("help")
+        help_menu.addAction(
+            window.add_action("Keyboard shortcuts", "F1", "Show every shortcut", self.show_help)
+        )
+        help_menu.addAction(
+            window.add_action("About Coroscope", "", "Version and credits", self.show_about)
+        )
+        window.on_tick(self.tick)
+        self._restore()
+
+    def _toggle(self, text: str, keys: str, tip: str, slot) -> QAction:
+        action = self.window.add_action(text, keys, tip, lambda: None)
+        action.triggered.disconnect()
+        action.setCheckable(True)
+        action.toggled.connect(slot)
+        return action
+
+    # -- speed -----------------------------------------------------------------
+    def set_speed(self, speed: float) -> None:
+        self.window._intent(self.controller.set_speed, speed)
+
+    def faster(self) -> None:
+        self.set_speed(SpeedControl.faster(self.controller.clock.speed))
+
+    def slower(self) -> None:
+        self.set_speed(SpeedControl.slower(self.controller.clock.speed))
+
+    # -- view modes --------------------------------------------------------------
+    @property
+    def presenting(self) -> bool:
+        return self.presentation_action.isChecked()
+
+    def _apply_theme(self) -> None:
+        name = "light" if self.light_action.isChecked() else "dark"
+        scale = PRESENTATION_SCALE if self.presenting else 1.0
+        theme.apply_theme(name, scale=scale)
+        w = self.window
+        w.code.apply_theme()
+        w.console.apply_theme()
+        size = round(24 * scale)
+        w.toolbar.setIconSize(QSize(size, size))
+        for widget in (
+            w.lanes,
+            w.code,
+            w.console,
+            w.stage,
+            self.narration,
+            self.timeline,
+            self.graph,
+        ):
+            widget.update()
+        w.lanes.refresh()
+        self._save()
+
+    def set_presentation(self, on: bool) -> None:
+        w = self.window
+        self._apply_theme()
+        w.statusBar().setVisible(not on)
+        w.menuBar().setVisible(not on)
+        w.gallery.parentWidget().setVisible(not on)
+
+    def set_light(self, _on: bool) -> None:
+        self._apply_theme()
+
+    def set_input_overlay(self, on: bool) -> None:
+        self.input_overlay.set_enabled(on)
+        self._save()
+
+    def show_help(self) -> None:
+        entries = []
+        for action in self.window.actions():
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            if keys:
+                entries.append((keys, action.text().replace("&", "")))
+        lane_keys = [
+            ("Delete", "Cancel the selected task (lanes)"),
+            ("W", "Wake the selected sleeping task now"),
+            ("D", "Delay the selected task's timer by one second"),
+            ("Enter", "Type a new remaining time for the selected task"),
+            ("R", "Run a finished task again"),
+            ("Wheel / drag", "Zoom and pan the timeline; F follows now"),
+        ]
+        self.help_overlay.show_shortcuts(entries + lane_keys)
+
+    def show_about(self) -> None:
+        box = QMessageBox(self.window)
+        box.setWindowTitle(f"About {APP_NAME}")
+        box.setIconPixmap(self.window.windowIcon().pixmap(64, 64))
+        box.setText(f"<b>{APP_NAME} {__version__}</b>")
+        box.setInformativeText(
+            "Watch asyncio run: a live, steerable view of a real Python event loop.<br><br>"
+            "Qt and asyncio share one loop through qasync; the loop's timers run on a "
+            "virtual clock so you can pause, step and slow it down."
+        )
+        box.setStandardButtons(QMessageBox.StandardButton.Close)
+        box.setModal(False)
+        box.open()  # never exec(): a nested event loop would stall the asyncio loop
+        self.about_box = box
+
+    # -- frame tick ----------------------------------------------------------------
+    def tick(self) -> None:
+        self.narration.refresh()
+        if self.timeline.isVisible():
+            self.timeline.refresh()
+        if self.graph.isVisible():
+            self.graph.refresh()
+        if not self.speed.view().isVisible():
+            self.speed.show_speed(self.controller.clock.speed)
+
+    # -- settings ------------------------------------------------------------------
+    def _save(self) -> None:
+        settings = self.window.settings
+        if settings is None:
+            return
+        settings.setValue(f"{_SETTINGS}/light", self.light_action.isChecked())
+        settings.setValue(f"{_SETTINGS}/presentation", self.presenting)
+        settings.setValue(f"{_SETTINGS}/input_overlay", self.overlay_action.isChecked())
+
+    def _restore(self) -> None:
+        settings = self.window.settings
+        if settings is None:
+            return
+        for key, action in (
+            ("light", self.light_action),
+            ("presentation", self.presentation_action),
+            ("input_overlay", self.overlay_action),
+        ):
+            value = settings.value(f"{_SETTINGS}/{key}", False)
+            action.setChecked(value in (True, "true", "1", 1))
+
+
+def install(window) -> None:
+    window.classroom = Classroom(window)

@@ -1,0 +1,110 @@
+"""The narration: one plain sentence per loop event, newest at the bottom.
+
+The newest line is drawn emphasised, so after each Step a class can read what
+just happened; earlier lines fade to the dim text colour.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QAbstractScrollArea, QWidget
+
+from app.narration import Line, Narrator
+from app.task_model import TaskModel
+from widgets import theme
+
+_KIND_COLOURS = {"end": "done", "warning": "failed", "clock": "ready", "timer": "sleep"}
+
+
+class NarrationView(QAbstractScrollArea):
+    def __init__(self, narrator: Narrator, tasks: TaskModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.narrator = narrator
+        self.tasks = tasks
+        self._version = -1
+        self._lines: list[Line] = []
+        self._follow = True
+        self.setAccessibleName("Narration")
+        self.setToolTip(
+            "What the loop just did, in plain words. Step (→) moves it one event at a time."
+        )
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.verticalScrollBar().valueChanged.connect(self._scrolled)
+
+    @property
+    def row_height(self) -> int:
+        return theme.current().px(24)
+
+    def sizeHint(self) -> QSize:
+        return QSize(420, 200)
+
+    def _scrolled(self, value: int) -> None:
+        bar = self.verticalScrollBar()
+        self._follow = value >= bar.maximum() - self.row_height
+
+    def refresh(self) -> None:
+        if self.narrator.version == self._version:
+            return
+        self._version = self.narrator.version
+        self._lines = self.narrator.lines()
+        bar = self.verticalScrollBar()
+        follow = self._follow
+        bar.setRange(0, max(0, len(self._lines) * self.row_height - self.viewport().height()))
+        bar.setPageStep(self.viewport().height())
+        bar.setSingleStep(self.row_height)
+        if follow:
+            bar.setValue(bar.maximum())
+        self.viewport().update()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._version = -1
+        self.refresh()
+
+    def paintEvent(self, event) -> None:
+        t = theme.current()
+        painter = QPainter(self.viewport())
+        painter.fillRect(self.viewport().rect(), t.colour("base"))
+        if not self._lines:
+            painter.setPen(t.colour("dim_text"))
+            painter.setFont(t.font(10))
+            painter.drawText(
+                self.viewport().rect(),
+                Qt.AlignmentFlag.AlignCenter,
+                "The loop's story appears here",
+            )
+            return
+        height = self.row_height
+        offset = self.verticalScrollBar().value()
+        first = offset // height
+        count = self.viewport().height() // height + 2
+        last_index = len(self._lines) - 1
+        for index in range(first, min(len(self._lines), first + count)):
+            line = self._lines[index]
+            top = index * height - offset
+            newest = index == last_index
+            painter.setFont(t.font(10, bold=newest))
+            painter.setPen(t.colour("dim_text"))
+            painter.drawText(
+                t.px(6), top, t.px(64), height, Qt.AlignmentFlag.AlignVCenter, f"{line.t:7.2f}"
+            )
+            row = self.tasks.get(line.task) if line.task is not None else None
+            colour_name = _KIND_COLOURS.get(line.kind)
+            if row is not None and line.kind == "task":
+                colour = t.task_colour(row.colour)
+            elif colour_name:
+                colour = t.state_colour(colour_name)
+            else:
+                colour = t.colour("text")
+            if not newest:
+                colour.setAlpha(200)
+            painter.setPen(colour)
+            painter.drawText(
+                t.px(74),
+                top,
+                self.viewport().width() - t.px(80),
+                height,
+                Qt.AlignmentFlag.AlignVCenter,
+                line.text,
+            )
