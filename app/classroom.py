@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QToolButton
 
 from app import APP_NAME, __version__
 from widgets import theme
@@ -119,6 +119,12 @@ class Classroom:
         w.console.apply_theme()
         size = round(24 * scale)
         w.toolbar.setIconSize(QSize(size, size))
+        # Tool buttons cache their size for the old font; without this their
+        # labels stay elided after the font grows.
+        for button in w.toolbar.findChildren(QToolButton):
+            button.setFont(QApplication.font())
+            button.updateGeometry()
+        w.toolbar.layout().invalidate()
         for widget in (
             w.lanes,
             w.code,

@@ -13,8 +13,9 @@ names and traces tasks in ``create_task``. It is mixed into two loops:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from typing import Any
 
@@ -169,9 +170,26 @@ class TracingMixin:
         self._wake()
 
     def step(self) -> str:
-        result = self.scheduler.step()
+        with self._running():
+            result = self.scheduler.step()
         self._wake()
         return result
+
+    @contextlib.contextmanager
+    def _running(self) -> Iterator[None]:
+        """Let callbacks see this loop as running while we drive it by hand.
+
+        Stepping or frame-by-frame recording drives the scheduler from outside
+        run_forever(); asyncio.sleep() and friends still need a running loop.
+        """
+        if asyncio.events._get_running_loop() is self:
+            yield
+            return
+        asyncio.events._set_running_loop(self)
+        try:
+            yield
+        finally:
+            asyncio.events._set_running_loop(None)
 
 
 class HeadlessLoop(TracingMixin, asyncio.SelectorEventLoop):

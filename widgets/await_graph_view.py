@@ -68,6 +68,13 @@ class AwaitGraphView(QWidget):
         painter.fillRect(self.rect(), t.colour("base"))
         rects = self.layout_nodes()
         nodes = {n.key: n for n in self.graph.nodes()}
+        if rects:
+            # Shrink to fit rather than clip: a deep chain must stay readable whole.
+            right = max(r.right() for r in rects.values()) + t.px(12)
+            bottom = max(r.bottom() for r in rects.values()) + t.px(12)
+            fit = min(1.0, self.width() / right, self.height() / bottom)
+            if fit < 1.0:
+                painter.scale(fit, fit)
         if not rects:
             painter.setPen(t.colour("dim_text"))
             painter.setFont(t.font(10))

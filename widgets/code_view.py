@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QPointF, QRect, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
@@ -41,6 +41,7 @@ class CodeView(QPlainTextEdit):
         self._version = -1
         self._marks: dict[int, list[Mark]] = {}
         self._tags_width = 0
+        self._compact = False
         self.setReadOnly(True)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self._numbers = _Margin(self, self.paint_numbers)
@@ -118,11 +119,23 @@ class CodeView(QPlainTextEdit):
         t = theme.current()
         metrics = QFontMetrics(t.font(9, bold=True))
         widest = 0
+        busiest = 0
         for entries in self._marks.values():
             width = sum(
                 metrics.horizontalAdvance(f"◀ {name}") + t.px(8) for _c, name, _i in entries
             )
             widest = max(widest, width)
+            busiest = max(busiest, len(entries))
+        # Names while they fit in a third of the view; coloured dots beyond that.
+        self._compact = widest > self.width() / 3
+        if self._compact:
+            widest = busiest * t.px(14)
+        self._tags.setToolTip(
+            "<br>".join(
+                f"line {line}: " + ", ".join(name for _c, name, _i in entries)
+                for line, entries in sorted(self._marks.items())
+            )
+        )
         width = widest + t.px(8) if widest else 0
         if width != self._tags_width:
             self._tags_width = width
@@ -141,6 +154,7 @@ class CodeView(QPlainTextEdit):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        self._fit_tags()  # names or dots depends on the width
         self._place_margins()
 
     def _place_margins(self) -> None:
@@ -185,6 +199,7 @@ class CodeView(QPlainTextEdit):
     def paint_tags(self, margin: QWidget, rect: QRect) -> None:
         t = theme.current()
         painter = QPainter(margin)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.fillRect(rect, t.colour("alt_base"))
         if not self._marks:
             return
@@ -196,6 +211,13 @@ class CodeView(QPlainTextEdit):
                 continue
             x = t.px(6)
             for colour, name, innermost in entries:
+                if self._compact:
+                    painter.setPen(Qt.PenStyle.NoPen)
+                    painter.setBrush(colour if innermost else colour.darker(160))
+                    centre_y = geometry.top() + geometry.height() / 2
+                    painter.drawEllipse(QPointF(x + t.px(5), centre_y), t.px(5), t.px(5))
+                    x += t.px(14)
+                    continue
                 label = f"◀ {name}" if innermost else f"· {name}"
                 width = metrics.horizontalAdvance(label)
                 painter.setPen(colour)

@@ -336,14 +336,9 @@ class ChainStage(_Stage):
         levels = self.levels()
         message = self.stage.get("chain")
         age = self.stage.age("chain")
-        box_h = t.px(44)
-        gap = t.px(16)
-        width = min(self.width() * 0.55, t.px(360))
-        x = t.px(30)
-        y = t.px(20)
+        recent = bool(message) and age is not None and age < 4.0
         row = self.tasks.by_name("main")
         colour = t.task_colour(row.colour) if row else t.colour("accent")
-        recent = bool(message) and age is not None and age < 4.0
         if not levels and not recent:
             painter.setPen(t.colour("dim_text"))
             painter.setFont(t.font(12))
@@ -352,41 +347,63 @@ class ChainStage(_Stage):
                 Qt.AlignmentFlag.AlignCenter,
                 "The await chain appears here while main runs",
             )
+            return
+        # Levels sit left to right, outermost first, joined by "await" arrows, so
+        # the chain fits the wide, short stage at any presentation scale.
+        margin = t.px(20)
+        arrow = t.px(52)
+        count = max(1, len(levels))
+        box_w = min(t.px(220), (self.width() - 2 * margin - (count - 1) * arrow) / count)
+        box_h = t.px(48)
+        top = max(margin, (self.height() - box_h - t.px(70)) / 2)
+        font = t.font(11, bold=True, mono=True)
+        painter.setFont(font)
+        widest = max((painter.fontMetrics().horizontalAdvance(n) for n in levels), default=0)
+        room = box_w - t.px(14)
+        if widest > room:  # shrink the text before eliding it
+            font.setPointSizeF(max(7.0, font.pointSizeF() * room / widest))
         for depth, name in enumerate(levels):
-            rect = QRectF(x + depth * t.px(26), y + depth * (box_h + gap), width, box_h)
-            painter.setPen(QPen(colour, t.px(2)))
+            rect = QRectF(margin + depth * (box_w + arrow), top, box_w, box_h)
+            innermost = depth == len(levels) - 1
             fill = QColor(colour)
-            fill.setAlpha(40 if depth < len(levels) - 1 else 90)
+            fill.setAlpha(90 if innermost else 40)
+            painter.setPen(QPen(colour, t.px(2)))
             painter.setBrush(fill)
             painter.drawRoundedRect(rect, t.px(8), t.px(8))
             painter.setPen(t.colour("text"))
-            painter.setFont(t.font(11, bold=True, mono=True))
-            painter.drawText(rect.adjusted(t.px(12), 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, name)
+            painter.setFont(font)
+            label = painter.fontMetrics().elidedText(
+                name, Qt.TextElideMode.ElideRight, round(box_w) - t.px(12)
+            )
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, label)
             if depth:
+                y = rect.center().y()
+                start = QPointF(rect.left() - arrow + t.px(6), y)
+                end = QPointF(rect.left() - t.px(6), y)
                 painter.setPen(QPen(t.colour("dim_text"), t.px(2)))
-                start = QPointF(rect.left() - t.px(14), rect.top() - gap - box_h / 2)
-                painter.drawLine(start, QPointF(start.x(), rect.center().y()))
-                painter.drawLine(
-                    QPointF(start.x(), rect.center().y()), QPointF(rect.left(), rect.center().y())
-                )
+                painter.drawLine(start, end)
+                painter.drawLine(end, end + QPointF(-t.px(7), -t.px(5)))
+                painter.drawLine(end, end + QPointF(-t.px(7), t.px(5)))
+                painter.setFont(t.font(9))
                 painter.drawText(
-                    QRectF(start.x() + t.px(4), rect.top() - gap, t.px(60), gap),
-                    Qt.AlignmentFlag.AlignVCenter,
+                    QRectF(start.x(), y - t.px(22), arrow - t.px(12), t.px(18)),
+                    Qt.AlignmentFlag.AlignCenter,
                     "await",
                 )
         if recent:
             kind, where, value = message
             alpha = max(0, min(255, round(255 * (1 - max(0.0, age - 2.0) / 2.0))))
-            colour = t.state_colour("done" if kind == "returned" else "failed")
-            colour = QColor(colour.lighter(130)) if kind == "returned" else colour
-            colour.setAlpha(alpha)
-            painter.setPen(colour)
+            tint = t.state_colour("done" if kind == "returned" else "failed")
+            tint = QColor(tint.lighter(130)) if kind == "returned" else tint
+            tint.setAlpha(alpha)
+            painter.setPen(tint)
             painter.setFont(t.font(12, bold=True))
-            text = f"↑ {where} {kind} {value}"
-            depth = max(1, len(levels))
-            top = y + depth * (box_h + gap)
-            area = QRectF(x, top, self.width() - 2 * x, max(box_h, self.height() - top - y))
-            painter.drawText(area, Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap, text)
+            area = QRectF(margin, top + box_h + t.px(16), self.width() - 2 * margin, t.px(60))
+            painter.drawText(
+                area,
+                Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
+                f"↑ {where} {kind} {value}",
+            )
 
 
 class StageHost(QStackedWidget):

@@ -87,14 +87,19 @@ class TaskLanesView(QAbstractScrollArea):
     def _areas(self, rect: QRect) -> dict[str, QRect]:
         t = theme.current()
         x = rect.left() + t.px(10)
-        name = QRect(x, rect.top(), t.px(_NAME_W), rect.height())
-        state = QRect(name.right() + t.px(6), rect.top(), t.px(_STATE_W), rect.height())
+        # Fixed columns shrink on narrow views (presentation mode) so the bar survives.
+        name_w = min(t.px(_NAME_W), rect.width() // 5)
+        state_w = min(t.px(_STATE_W), rect.width() // 5)
+        name = QRect(x, rect.top(), name_w, rect.height())
+        state = QRect(name.right() + t.px(6), rect.top(), state_w, rect.height())
         button = QRect(
             rect.right() - t.px(_BUTTON_W) - t.px(6), rect.top(), t.px(_BUTTON_W), rect.height()
         )
         # The bar keeps at least 40% of the free width; the info text gets the rest.
         free = max(0, button.left() - state.right() - t.px(26))
         info_w = min(t.px(_INFO_W), int(free * 0.65))
+        if free - info_w < t.px(90):  # too narrow for both: the bar matters more
+            info_w = 0
         info = QRect(button.left() - info_w - t.px(6), rect.top(), info_w, rect.height())
         bar = QRect(
             state.right() + t.px(10),
@@ -202,7 +207,11 @@ class TaskLanesView(QAbstractScrollArea):
         p.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
         p.setFont(t.font(9, bold=True))
         p.setPen(state_colour)
-        p.drawText(pill, Qt.AlignmentFlag.AlignCenter, STATE_LABELS.get(row.state, row.state))
+        label = STATE_LABELS.get(row.state, row.state)
+        label = p.fontMetrics().elidedText(
+            label, Qt.TextElideMode.ElideRight, pill.width() - t.px(8)
+        )
+        p.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
         self._paint_bar(p, row, areas["bar"], now)
         # info: where it is parked, or how it ended
         p.setFont(t.font(9, mono=True))

@@ -64,7 +64,7 @@ class Theme:
         return max(1, round(value * self.scale))
 
     def font(self, point_size: float = 10, bold: bool = False, mono: bool = False) -> QFont:
-        font = QFont("DejaVu Sans Mono" if mono else QApplication.font().family())
+        font = QFont(MONO_FAMILY if mono else UI_FAMILY)
         if mono:
             font.setStyleHint(QFont.StyleHint.Monospace)
         font.setPointSizeF(point_size * self.scale)
@@ -118,6 +118,11 @@ LIGHT = Theme(
 )
 
 THEMES = {"dark": DARK, "light": LIGHT}
+
+# Named families (fontconfig falls back if absent) keep rendering, and so the
+# snapshot tests, the same on every machine with the DejaVu fonts.
+UI_FAMILY = "DejaVu Sans"
+MONO_FAMILY = "DejaVu Sans Mono"
 _current = DARK
 
 
@@ -132,7 +137,8 @@ def apply_theme(name: str = "dark", scale: float = 1.0, app: QApplication | None
     _current = Theme(**{**base.__dict__, "scale": scale})
     app = app or QApplication.instance()
     if app is not None:
-        app.setStyle("Fusion")
+        if app.style().name().lower() != "fusion":
+            app.setStyle("Fusion")
         palette = QPalette()
         t = _current
         roles = {
@@ -157,7 +163,7 @@ def apply_theme(name: str = "dark", scale: float = 1.0, app: QApplication | None
         )
         palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor(t.dim_text))
         app.setPalette(palette)
-        font = app.font()
+        font = QFont(UI_FAMILY)
         font.setPointSizeF(10 * scale)
         app.setFont(font)
     return _current

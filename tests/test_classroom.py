@@ -1,0 +1,234 @@
+"""Classroom mode: pause, step and slow motion on the real loop, and what they show."""
+
+import asyncio
+import time
+
+import pytest
+
+from app.clock import VirtualClock
+from app.controller import Controller
+from app.events import TaskStep, TimerFired
+from app.targets import demo_target
+from app.traced_loop import HeadlessLoop
+
+
+class FrozenSource:
+    """A real-time source that never moves: only Step and advance() move the loop clock."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def stepped():
+    loop = HeadlessLoop(clock=VirtualClock(FrozenSource()))
+    controller = Controller(loop, capture_output=False)
+    yield controller
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
+    for _ in range(1000):  # let cancelled tasks unwind, one step at a time
+        if controller.step() == "idle":
+            break
+    controller.close()
+    loop.close()
+
+
+def test_stepping_the_countdown_tells_the_story_a_teacher_predicts(stepped):
+    c = stepped
+    c.pause()
+    c.start(demo_target("countdown"))
+    results = []
+    for _ in range(40):
+        result = c.step()
+        results.append(result)
+        if result == "idle":
+            break
+    assert results[-1] == "idle"
+    assert c.narration.texts() == [
+        "loop paused at t=0.00",
+        "▶ Countdown started",
+        "the loop created main (main): ready to start",
+        "main created task1 (countdown): ready to start",
+        "main created task2 (countdown): ready to start",
+        "main created task3 (countdown): ready to start",
+        "main awaits gather(3) on task1, task2, task3 at countdown.py:33",
+        "task1 awaits sleep(4) at countdown.py:23: parked until t=4.00",
+        "task2 awaits sleep(3) at countdown.py:23: parked until t=3.00",
+        "task3 awaits sleep(2) at countdown.py:23: parked until t=2.00",
+        "timer fired: task3 is ready",
+        "task3 finished and returned 'task3 slept 2 s'",
+        "timer fired: task2 is ready",
+        "task2 finished and returned 'task2 slept 3 s'",
+        "timer fired: task1 is ready",
+        "task1 finished and returned 'task1 slept 4 s'",
+        "main finished and returned None",
+    ]
+    # four task steps to start, then per countdown: the timer, the task's step and
+    # gather's done-callback; main's final step; and the last Step finds nothing.
+    assert results[:4] == ["ran"] * 4
+    assert results.count("timer") == 3
+    assert c.clock.now() == pytest.approx(4.0)
+
+
+def test_each_step_runs_exactly_one_callback(stepped):
+    c = stepped
+    c.pause()
+    c.start(demo_target("countdown"))
+    steps_before = len(c.events.of_type(TaskStep))
+    assert c.step() == "ran"
+    assert len(c.events.of_type(TaskStep)) == steps_before + 1
+    assert c.step() == "ran"
+    assert len(c.events.of_type(TaskStep)) == steps_before + 2
+    assert c.clock.now() == 0.0  # running ready callbacks never moves the clock
+
+
+def test_await_graph_of_chained_compute(headless_controller):
+    c = headless_controller
+    c.pause()
+    c.start(demo_target("chained"))
+    while c.tasks.by_name("main") is None or c.tasks.by_name("main").state != "sleep":
+        assert c.step() != "idle"
+    edges = c.graph.labelled_edges()
+    assert ("main", "print_sum") in edges
+    assert ("print_sum", "compute") in edges
+    assert ("compute", "sleep(1)") in edges
+
+
+def test_await_graph_links_gathering_task_to_its_children(headless_controller):
+    c = headless_controller
+    c.pause()
+    c.start(demo_target("countdown"))
+    for _ in range(4):
+        c.step()
+    edges = c.graph.labelled_edges()
+    assert {("gather(3)", "task1"), ("gather(3)", "task2"), ("gather(3)", "task3")} <= edges
+    assert ("main", "gather(3)") in edges
+
+
+def test_cancelling_an_awaited_task_sends_a_pulse_to_its_awaiter(headless_controller):
+    c = headless_controller
+    c.pause()
+    c.start(demo_target("countdown"))
+    for _ in range(4):
+        c.step()
+    task2 = c.tasks.by_name("task2")
+    c.cancel(task2.id)
+    c.step()  # task2 runs, receives CancelledError and ends
+    pulses = c.graph.pulses(c.clock.now())
+    assert len(pulses) == 1
+    assert pulses[0].kind == "cancelled"
+    assert pulses[0].src == f"task:{task2.id}"
+
+
+@pytest.mark.timeout(30)
+def test_half_speed_doubles_wall_time_not_loop_time(qtbot, controller):
+    async def one_second():
+        import asyncio
+
+        await asyncio.sleep(1.0)
+
+    from app.run import Target
+
+    controller.set_speed(0.5)
+    wall0 = time.monotonic()
+    loop0 = controller.clock.now()
+    controller.start(Target("s", "one second", __file__, one_second))
+    qtbot.waitUntil(
+        lambda: (
+            controller.tasks.by_name("main") is not None
+            and controller.tasks.by_name("main").state == "done"
+        ),
+        timeout=6000,
+    )
+    wall = time.monotonic() - wall0
+    loop_time = controller.tasks.by_name("main").finished - loop0
+    assert loop_time == pytest.approx(1.0, abs=0.05)
+    assert wall == pytest.approx(2.0, abs=0.3)
+
+
+@pytest.mark.timeout(30)
+def test_pause_holds_every_timer_and_task_for_a_paused_second(qtbot, controller):
+    controller.start(demo_target("countdown"))
+    qtbot.waitUntil(
+        lambda: [r.state for r in controller.tasks.rows()] == ["future", "sleep", "sleep", "sleep"],
+        timeout=3000,
+    )
+    controller.pause()
+    frozen = controller.clock.now()
+    steps = len(controller.events.of_type(TaskStep, TimerFired))
+    dues = [r.due for r in controller.tasks.rows()]
+    qtbot.wait(1000)  # a real second passes while paused
+    assert controller.clock.now() == frozen
+    assert len(controller.events.of_type(TaskStep, TimerFired)) == steps
+    assert [r.due for r in controller.tasks.rows()] == dues
+    controller.resume()
+    task3 = controller.tasks.by_name("task3")
+    qtbot.waitUntil(lambda: task3.state == "done", timeout=4000)
+    # the paused second did not count: task3 still slept its full 2 s of loop time
+    assert task3.finished - task3.created == pytest.approx(2.0, abs=0.1)
+
+
+def test_speed_keys_and_presentation_mode(qtbot, window):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    classroom = window.classroom
+    base_font = QApplication.font().pointSizeF()
+    base_row = window.lanes.row_height
+    base_code = window.code.font().pointSizeF()
+    qtbot.keyClick(window, Qt.Key.Key_Minus)
+    assert window.controller.clock.speed == 0.5
+    qtbot.keyClick(window, Qt.Key.Key_Plus)
+    qtbot.keyClick(window, Qt.Key.Key_Plus)
+    assert window.controller.clock.speed == 2.0
+    classroom.presentation_action.setChecked(True)
+    try:
+        assert QApplication.font().pointSizeF() == pytest.approx(base_font * 1.6)
+        assert window.lanes.row_height == round(base_row * 1.6)
+        assert window.code.font().pointSizeF() == pytest.approx(base_code * 1.6)
+        assert not window.statusBar().isVisible()
+    finally:
+        classroom.presentation_action.setChecked(False)
+    assert QApplication.font().pointSizeF() == pytest.approx(base_font)
+    assert window.statusBar().isVisible()
+
+
+def test_space_pauses_and_right_arrow_steps(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    window.run_demo("countdown")
+    qtbot.waitUntil(lambda: window.controller.tasks.by_name("task3") is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.controller.tasks.by_name("task3").state == "sleep", timeout=3000)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert window.controller.clock.paused
+    before = window.controller.clock.now()
+    qtbot.keyClick(window, Qt.Key.Key_Right)  # nothing ready: jump to task3's timer
+    assert window.controller.clock.now() == pytest.approx(before + (2.0 - before), abs=0.2)
+    window.tick()
+    assert window.controller.narration.texts()[-1] == "timer fired: task3 is ready"
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert not window.controller.clock.paused
+
+
+def test_input_overlay_echoes_keys_and_help_lists_shortcuts(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    classroom = window.classroom
+    classroom.overlay_action.setChecked(True)
+    try:
+        qtbot.keyClick(window.lanes, Qt.Key.Key_W)
+        assert classroom.input_overlay.caption == "W"
+        qtbot.mouseClick(window.lanes.viewport(), Qt.MouseButton.LeftButton)
+        assert classroom.input_overlay._ripples
+    finally:
+        classroom.overlay_action.setChecked(False)
+    classroom.show_help()
+    assert classroom.help_overlay.isVisible()
+    entries = dict((text, keys) for keys, text in classroom.help_overlay._entries)
+    assert entries["Run"] == "F5"
+    assert entries["Pause"] == "Space"
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert not classroom.help_overlay.isVisible()
