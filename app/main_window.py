@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
             install(self)
 
         self.frame_timer = QTimer(self)
+        self.frame_timer.setObjectName("frame-timer")
         self.frame_timer.setInterval(FRAME_MS)
         self.frame_timer.timeout.connect(self.tick)
         self.frame_timer.start()

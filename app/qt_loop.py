@@ -24,6 +24,7 @@ class TracingLoop(TracingMixin, qasync.QEventLoop):
         self._init_tracing(**tracing)
         self._needs_wake = True
         self._driver = QTimer()
+        self._driver.setObjectName("coroscope-loop-driver")
         self._driver.setTimerType(Qt.TimerType.PreciseTimer)
         self._driver.setSingleShot(True)
         self._driver.timeout.connect(self._tick)

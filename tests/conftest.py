@@ -10,13 +10,89 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
+import time
+import weakref
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
+import shiboken6
+from PySide6.QtCore import QTimer
 
 from app.controller import Controller
 from app.traced_loop import HeadlessLoop
+
+
+# -- leak checks -------------------------------------------------------------------
+# Every test must leave no running QTimer, no extra thread, no child process and
+# no pending task behind: each would leak into later tests or hang CI.
+
+_started_timers: weakref.WeakSet = weakref.WeakSet()
+_original_start = QTimer.start
+
+
+def _tracking_start(timer, *args):
+    _started_timers.add(timer)
+    return _original_start(timer, *args)
+
+
+QTimer.start = _tracking_start
+
+
+def _child_pids() -> set[int]:
+    pids: set[int] = set()
+    for task_dir in Path("/proc/self/task").glob("*"):
+        try:
+            pids.update(int(p) for p in (task_dir / "children").read_text().split())
+        except OSError:
+            continue
+    return pids
+
+
+def _running_timers() -> list[QTimer]:
+    return [t for t in list(_started_timers) if shiboken6.isValid(t) and t.isActive()]
+
+
+@pytest.fixture(autouse=True)
+def no_leaks(request):
+    threads_before = set(threading.enumerate())
+    children_before = _child_pids()
+    timers_before = set(map(id, _running_timers()))
+    yield
+    if request.node.get_closest_marker("allow_leaks"):
+        return
+    problems = []
+    timers = [t for t in _running_timers() if id(t) not in timers_before]
+    if timers:
+        problems.append(
+            f"{len(timers)} QTimer(s) still running: {[t.objectName() or t for t in timers]}"
+        )
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        extra = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
+        children = _child_pids() - children_before
+        if not extra and not children:
+            break
+        time.sleep(0.02)
+    if extra:
+        problems.append(f"threads still alive: {[t.name for t in extra]}")
+    if children:
+        problems.append(f"child processes still running: {sorted(children)}")
+    if problems:
+        pytest.fail("test left things running: " + "; ".join(problems), pytrace=False)
+
+
+def _drain_or_fail(loop, step) -> None:
+    """Cancel what a test left and make sure it really finished."""
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    step(pending)
+    stuck = [t.get_name() for t in pending if not t.done()]
+    if stuck:
+        pytest.fail(f"tasks ignored cancellation and are still pending: {stuck}", pytrace=False)
 
 
 @pytest.fixture
@@ -28,11 +104,14 @@ def headless():
 
 
 def _close_headless(loop: HeadlessLoop) -> None:
-    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-    for task in pending:
-        task.cancel()
-    if pending:
-        loop.run_until_complete(asyncio.wait(pending))
+    if loop.clock.paused:
+        loop.clock.resume()
+
+    def wait(pending):
+        if pending:
+            loop.run_until_complete(asyncio.wait(pending, timeout=5))
+
+    _drain_or_fail(loop, wait)
     loop.close()
 
 
@@ -50,14 +129,15 @@ def qloop(qapp):
     loop = TracingLoop(qapp, already_running=True)
     asyncio.set_event_loop(loop)
     yield loop
-    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-    for task in pending:
-        task.cancel()
     if loop.clock.paused:
         loop.resume()
-    deadline = loop.clock.now() + 5
-    while any(not t.done() for t in pending) and loop.clock.now() < deadline:
-        qapp.processEvents()
+
+    def wait(pending):
+        deadline = time.monotonic() + 5
+        while any(not t.done() for t in pending) and time.monotonic() < deadline:
+            qapp.processEvents()
+
+    _drain_or_fail(loop, wait)
     # qasync's stop() would call QApplication.exit(), which leaves the shared
     # test QApplication unable to fire timers for the next test; just mark the
     # "already running" loop as no longer running.

@@ -49,12 +49,15 @@ class InputOverlay(_Cover):
         self._ripples: list[tuple[QPointF, float]] = []
         self._caption = ""
         self._caption_at = 0.0
+        self._enabled = False
         self._timer = QTimer(self)
+        self._timer.setObjectName("input-overlay-animation")
         self._timer.setInterval(33)
         self._timer.timeout.connect(self._animate)
         self.hide()
 
     def set_enabled(self, enabled: bool) -> None:
+        self._enabled = enabled
         app = QApplication.instance()
         if enabled:
             app.installEventFilter(self)
@@ -75,6 +78,11 @@ class InputOverlay(_Cover):
         super().eventFilter(watched, event)
         kind = event.type()
         window = self.parent()
+        if watched is window and kind in (QEvent.Type.Close, QEvent.Type.Hide):
+            self._timer.stop()  # nothing to animate on a closed window
+            return False
+        if not self._enabled:
+            return False
         if (
             kind == QEvent.Type.MouseButtonPress
             and isinstance(watched, QWidget)
