@@ -24,7 +24,6 @@ from PySide6.QtCore import QTimer
 from app.controller import Controller
 from app.traced_loop import HeadlessLoop
 
-
 # -- leak checks -------------------------------------------------------------------
 # Every test must leave no running QTimer, no extra thread, no child process and
 # no pending task behind: each would leak into later tests or hang CI.
