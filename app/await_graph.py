@@ -17,6 +17,8 @@ from app.events import Event, TaskEnded
 from app.introspect import is_library_file
 from app.task_model import TaskModel, TaskRow
 
+EVENTS = (TaskEnded,)
+
 
 @dataclass(frozen=True, slots=True)
 class Node:

@@ -18,7 +18,7 @@ MAX_SPEED = 4.0
 
 
 class VirtualClock:
-    def __init__(self, source: Callable[[], float] = time.monotonic, speed: float = 1.0) -> None:
+    def __init__(self, source: Callable[[], float] = time.perf_counter, speed: float = 1.0) -> None:
         self._source = source
         self._speed = _checked_speed(speed)
         self._paused = False

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from app.events import Event, LoopBlocked, Output, SessionEvent, TaskEnded
 
+EVENTS = (Output, TaskEnded, LoopBlocked, SessionEvent)
+
 
 @dataclass(frozen=True, slots=True)
 class ConsoleLine:

@@ -13,6 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable
 
+from app import await_graph, console_model, narration, task_model, timeline
 from app.await_graph import AwaitGraph
 from app.console_model import ConsoleModel
 from app.events import ClockChanged, Output, SessionEvent
@@ -39,6 +40,7 @@ class Controller:
         self.narration = Narrator()
         self.timeline = TimelineModel()
         self.graph = AwaitGraph(self.tasks)
+        self._routes = self._route()
         self.events.subscribe(self._on_event)
         self.run: Run | None = None
         self.target: Target | None = None
@@ -52,12 +54,27 @@ class Controller:
         self._streams: tuple[TaskStream, TaskStream] | None = None
 
     # -- plumbing -------------------------------------------------------------
+    def _route(self) -> dict[type, list[Callable]]:
+        """Event type -> the models that fold it, in order.
+
+        The graph sees an ending before the task model forgets who awaited whom.
+        Routing by type keeps each event's cost to the models that need it.
+        """
+        routes: dict[type, list[Callable]] = {}
+        for events, model in (
+            (await_graph.EVENTS, self.graph),
+            (task_model.EVENTS, self.tasks),
+            (console_model.EVENTS, self.console),
+            (narration.EVENTS, self.narration),
+            (timeline.EVENTS, self.timeline),
+        ):
+            for kind in events:
+                routes.setdefault(kind, []).append(model.apply)
+        return routes
+
     def _on_event(self, event) -> None:
-        self.graph.apply(event)  # before the task model forgets who awaited whom
-        self.tasks.apply(event)
-        self.console.apply(event)
-        self.narration.apply(event)
-        self.timeline.apply(event)
+        for apply in self._routes.get(type(event), ()):
+            apply(event)
 
     def reset_models(self) -> None:
         """Forget the previous run's tasks before a new one starts."""

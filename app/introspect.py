@@ -27,6 +27,20 @@ def _is_library_code(code: CodeType) -> bool:
     return known
 
 
+_records: dict[CodeType, dict[int, Frame]] = {}
+
+
+def _frame_record(code: CodeType, line: int) -> Frame:
+    """One shared (file, line, qualname) tuple per code line, instead of one per step."""
+    lines = _records.get(code)
+    if lines is None:
+        lines = _records[code] = {}
+    record = lines.get(line)
+    if record is None:
+        record = lines[line] = (code.co_filename, line, code.co_qualname)
+    return record
+
+
 def await_frames(coro: object) -> tuple[Frame, ...]:
     """(file, line, qualname) for each level of the await chain, outermost first.
 
@@ -55,7 +69,7 @@ def await_frames(coro: object) -> tuple[Frame, ...]:
             inner = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
             frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
         if frame is not None:
-            append((code.co_filename, frame.f_lineno, code.co_qualname))
+            append(_frame_record(code, frame.f_lineno))
         elif code is not None and _is_library_code(code):
             append((code.co_filename, 0, code.co_qualname))
         else:
@@ -109,8 +123,14 @@ def coro_name(coro: object) -> str:
     return type(coro).__name__
 
 
+_library_files: dict[str, bool] = {}
+
+
 def is_library_file(filename: str) -> bool:
-    return filename.startswith(_ASYNCIO_DIR) or filename.startswith("<")
+    known = _library_files.get(filename)
+    if known is None:
+        known = _library_files[filename] = filename.startswith((_ASYNCIO_DIR, "<"))
+    return known
 
 
 def user_frame(frames: tuple[Frame, ...]) -> Frame | None:

@@ -1,8 +1,9 @@
 """A plain-language line for each thing the loop does, for a teacher to read out.
 
 "task1 awaits sleep(4): parked until t=4.0", "timer fired: task1 is ready",
-"task2 was cancelled (CancelledError)". One line per event that matters; the
-list is bounded, and Step moves it by exactly one line or two.
+"task2 was cancelled (CancelledError)". Lines are kept as small records and
+turned into sentences only when shown, because the loop can produce tens of
+thousands of events a second and only a screenful is ever read.
 """
 
 from __future__ import annotations
@@ -25,6 +26,20 @@ from app.events import (
 )
 from app.introspect import user_frame
 
+# The event types a narrator listens to (the controller routes only these).
+EVENTS = (
+    TaskCreated,
+    TaskStep,
+    TaskEnded,
+    TaskRenamed,
+    TimerScheduled,
+    TimerFired,
+    TimerMoved,
+    LoopBlocked,
+    ClockChanged,
+    SessionEvent,
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Line:
@@ -42,7 +57,8 @@ def _where(frames) -> str:
 
 class Narrator:
     def __init__(self, capacity: int = 2000, runs_only: bool = True) -> None:
-        self._lines: deque[Line] = deque(maxlen=capacity)
+        # (seq, event, name, extra): formatted into a Line on demand.
+        self._records: deque[tuple] = deque(maxlen=capacity)
         self._names: dict[int, str] = {}
         self._sleepers: dict[int, int] = {}  # timer id -> task id
         self._callbacks: dict[int, str] = {}  # timer id -> callback label
@@ -50,117 +66,122 @@ class Narrator:
         self._seq = 0
         self.version = 0
 
-    def _say(self, t: float, text: str, kind: str, task: int | None = None) -> None:
+    def _keep(self, event: Event, name: str | None = None, extra: object = None) -> None:
         self._seq += 1
-        self._lines.append(Line(self._seq, t, text, kind, task))
+        self._records.append((self._seq, event, name, extra))
         self.version += 1
 
     def apply(self, event: Event) -> None:
         kind = type(event)
+        names = self._names
         if kind is TaskStep:
-            self._step(event)
+            name = names.get(event.task)
+            if name is not None and event.waiting != "done":
+                targets = [names[t] for t in event.targets if t in names] if event.targets else None
+                self._keep(event, name, targets)
+        elif kind is TimerFired:
+            sleeper = self._sleepers.pop(event.timer, None)
+            if sleeper is not None and sleeper in names:
+                self._keep(event, names[sleeper], sleeper)
+            elif event.timer in self._callbacks:
+                self._keep(event, self._callbacks.pop(event.timer))
+        elif kind is TimerScheduled:
+            if event.sleeper is not None and event.sleeper in names:
+                self._sleepers[event.timer] = event.sleeper
+            elif event.task in names:
+                self._callbacks[event.timer] = event.callback
+                self._keep(event, names[event.task])
         elif kind is TaskCreated:
             if self._runs_only and event.run is None:
                 return
-            self._names[event.task] = event.name
-            parent = self._names.get(event.parent) if event.parent is not None else None
-            creator = parent or "the loop"
-            self._say(
-                event.t,
-                f"{creator} created {event.name} ({event.coro}): ready to start",
-                "task",
-                event.task,
-            )
+            names[event.task] = event.name
+            parent = names.get(event.parent) if event.parent is not None else None
+            self._keep(event, event.name, parent or "the loop")
         elif kind is TaskEnded:
-            name = self._names.pop(event.task, None)
-            if name is None:
-                return
+            name = names.pop(event.task, None)
+            if name is not None:
+                self._keep(event, name)
+        elif kind is TaskRenamed:
+            if event.task in names:
+                names[event.task] = event.name
+        elif kind is TimerMoved:
+            sleeper = self._sleepers.get(event.timer)
+            if sleeper is not None and sleeper in names:
+                self._keep(event, names[sleeper], sleeper)
+        elif kind in (LoopBlocked, ClockChanged, SessionEvent):
+            self._keep(event)
+
+    @staticmethod
+    def _line(record: tuple) -> Line:
+        seq, event, name, extra = record
+        kind = type(event)
+        t = event.t
+        if kind is TaskStep:
+            where = _where(event.frames)
+            if event.waiting == "sleep" and event.due is not None:
+                text = f"{name} awaits {event.awaiting}{where}: parked until t={event.due:.2f}"
+            elif event.waiting == "ready":
+                text = f"{name} yielded to the loop{where}: ready to run again"
+            elif event.waiting == "task":
+                text = f"{name} awaits task {event.awaiting}{where}"
+            else:
+                on = f" on {', '.join(extra)}" if extra else ""
+                text = f"{name} awaits {event.awaiting}{on}{where}"
+            return Line(seq, t, text, "task", event.task)
+        if kind is TaskCreated:
+            return Line(
+                seq, t, f"{extra} created {name} ({event.coro}): ready to start", "task", event.task
+            )
+        if kind is TaskEnded:
             if event.state == "done":
                 text = f"{name} finished and returned {event.result}"
             elif event.state == "cancelled":
                 text = f"{name} was cancelled (CancelledError)"
             else:
                 text = f"{name} failed: {event.exception}"
-            self._say(event.t, text, "end", event.task)
-        elif kind is TaskRenamed:
-            if event.task in self._names:
-                self._names[event.task] = event.name
-        elif kind is TimerScheduled:
-            if event.sleeper is not None and event.sleeper in self._names:
-                self._sleepers[event.timer] = event.sleeper
-            elif event.task in self._names:
-                self._callbacks[event.timer] = event.callback
-                self._say(
-                    event.t,
-                    f"{self._names[event.task]} scheduled {event.callback} for t={event.when:.2f}",
-                    "timer",
-                )
-        elif kind is TimerFired:
-            sleeper = self._sleepers.pop(event.timer, None)
-            if sleeper is not None and sleeper in self._names:
-                self._say(
-                    event.t, f"timer fired: {self._names[sleeper]} is ready", "timer", sleeper
-                )
-            elif event.timer in self._callbacks:
-                self._say(
-                    event.t, f"timer fired: {self._callbacks.pop(event.timer)} runs next", "timer"
-                )
-        elif kind is TimerMoved:
-            sleeper = self._sleepers.get(event.timer)
-            if sleeper is not None and sleeper in self._names:
-                self._say(
-                    event.t,
-                    f"{self._names[sleeper]}'s timer moved: now due at t={event.when:.2f}",
-                    "timer",
-                    sleeper,
-                )
-        elif kind is LoopBlocked:
-            where = f" at {event.file.rsplit('/', 1)[-1]}:{event.line}" if event.line else ""
-            self._say(
-                event.t,
-                f"⚠ {event.what} held the loop for {event.wall * 1000:.0f} ms{where}",
-                "warning",
-                event.task,
+            return Line(seq, t, text, "end", event.task)
+        if kind is TimerFired:
+            if extra is not None:
+                return Line(seq, t, f"timer fired: {name} is ready", "timer", extra)
+            return Line(seq, t, f"timer fired: {name} runs next", "timer")
+        if kind is TimerScheduled:
+            return Line(
+                seq, t, f"{name} scheduled {event.callback} for t={event.when:.2f}", "timer"
             )
-        elif kind is ClockChanged:
+        if kind is TimerMoved:
+            return Line(
+                seq, t, f"{name}'s timer moved: now due at t={event.when:.2f}", "timer", extra
+            )
+        if kind is LoopBlocked:
+            where = f" at {event.file.rsplit('/', 1)[-1]}:{event.line}" if event.line else ""
+            text = f"⚠ {event.what} held the loop for {event.wall * 1000:.0f} ms{where}"
+            return Line(seq, t, text, "warning", event.task)
+        if kind is ClockChanged:
             text = (
-                f"loop paused at t={event.t:.2f}"
+                f"loop paused at t={t:.2f}"
                 if event.paused
                 else f"loop running at {event.speed:g}x speed"
             )
-            self._say(event.t, text, "clock")
-        elif kind is SessionEvent:
-            self._say(event.t, event.text, "session")
+            return Line(seq, t, text, "clock")
+        return Line(seq, t, event.text, "session")
 
-    def _step(self, event: TaskStep) -> None:
-        name = self._names.get(event.task)
-        if name is None or event.waiting == "done":
-            return
-        where = _where(event.frames)
-        if event.waiting == "sleep" and event.due is not None:
-            text = f"{name} awaits {event.awaiting}{where}: parked until t={event.due:.2f}"
-        elif event.waiting == "ready":
-            text = f"{name} yielded to the loop{where}: ready to run again"
-        elif event.waiting == "task":
-            text = f"{name} awaits task {event.awaiting}{where}"
-        else:
-            targets = [self._names[t] for t in event.targets if t in self._names]
-            on = f" on {', '.join(targets)}" if targets else ""
-            text = f"{name} awaits {event.awaiting}{on}{where}"
-        self._say(event.t, text, "task", event.task)
+    def __len__(self) -> int:
+        return len(self._records)
 
-    def lines(self) -> list[Line]:
-        return list(self._lines)
+    def lines(self, start: int = 0, stop: int | None = None) -> list[Line]:
+        """Lines ``start``..``stop`` of those held (formatted now, only these)."""
+        records = list(self._records)[start:stop]
+        return [self._line(r) for r in records]
 
     def texts(self) -> list[str]:
-        return [line.text for line in self._lines]
+        return [line.text for line in self.lines()]
 
     @property
     def last_seq(self) -> int:
         return self._seq
 
     def clear(self) -> None:
-        self._lines.clear()
+        self._records.clear()
         self._names.clear()
         self._sleepers.clear()
         self._callbacks.clear()

@@ -21,6 +21,8 @@ from app.events import (
 )
 from app.introspect import user_frame
 
+EVENTS = (TaskCreated, TaskStep, TaskEnded, TaskRenamed, TimerScheduled, TimerMoved)
+
 LIVE_STATES = ("ready", "running", "sleep", "task", "future")
 END_STATES = ("done", "cancelled", "failed")
 

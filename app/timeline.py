@@ -1,13 +1,16 @@
 """Swimlane history of a run: when each task ran and what it waited for.
 
 Every ``TaskStep`` adds a run slice (``started``..``t``) and opens a wait that
-the task's next step closes. Slices live in compact arrays so a long run scrolls
-back over its whole history; past ``max_slices`` per lane the oldest half is
-dropped and the lane says from when it is complete.
+the task's next step closes. History lives in flat arrays (times as doubles,
+labels and code lines as indexes into small intern tables), so a long run
+scrolls back over its whole history without filling the garbage collector's
+lists; past ``max_slices`` per lane the oldest half is dropped and the lane
+says from when it is complete.
 """
 
 from __future__ import annotations
 
+import math
 from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
@@ -15,13 +18,33 @@ from dataclasses import dataclass, field
 from app.events import Event, Frame, TaskCreated, TaskEnded, TaskRenamed, TaskStep
 from app.introspect import user_frame
 
+EVENTS = (TaskCreated, TaskStep, TaskEnded, TaskRenamed)
+WAIT_KINDS = ("ready", "sleep", "task", "future")
+_KIND_CODE = {kind: code for code, kind in enumerate(WAIT_KINDS)}
+_OPEN = math.inf  # end time of a wait that has not ended yet
 
-@dataclass(slots=True)
+
+@dataclass(frozen=True, slots=True)
 class Wait:
     start: float
     end: float | None
-    kind: str  # ready | sleep | task | future
+    kind: str
     label: str
+
+
+class _Interned:
+    """Values stored once and referred to by a small integer."""
+
+    def __init__(self) -> None:
+        self._index: dict = {}
+        self.values: list = []
+
+    def code(self, value) -> int:
+        code = self._index.get(value)
+        if code is None:
+            code = self._index[value] = len(self.values)
+            self.values.append(value)
+        return code
 
 
 @dataclass(slots=True)
@@ -34,23 +57,35 @@ class Lane:
     state: str = "ready"
     starts: array = field(default_factory=lambda: array("d"))
     ends: array = field(default_factory=lambda: array("d"))
-    lines: list[Frame | None] = field(default_factory=list)
-    waits: list[Wait] = field(default_factory=list)
+    line_codes: array = field(default_factory=lambda: array("l"))
+    wait_starts: array = field(default_factory=lambda: array("d"))
+    wait_ends: array = field(default_factory=lambda: array("d"))
+    wait_kinds: array = field(default_factory=lambda: array("b"))
+    wait_labels: array = field(default_factory=lambda: array("l"))
     complete_from: float = 0.0
 
     def slices_between(self, t0: float, t1: float) -> range:
         """Indices of run slices that overlap [t0, t1]."""
-        first = max(0, bisect_left(self.ends, t0))
+        first = bisect_left(self.ends, t0)
         last = bisect_right(self.starts, t1)
         return range(first, max(first, last))
 
-    def waits_between(self, t0: float, t1: float) -> list[Wait]:
-        return [w for w in self.waits if w.start <= t1 and (w.end is None or w.end >= t0)]
+    def open_wait(self, start: float, kind: str, label_code: int) -> None:
+        self.wait_starts.append(start)
+        self.wait_ends.append(_OPEN)
+        self.wait_kinds.append(_KIND_CODE.get(kind, 0))
+        self.wait_labels.append(label_code)
+
+    def close_wait(self, end: float) -> None:
+        if self.wait_ends and self.wait_ends[-1] == _OPEN:
+            self.wait_ends[-1] = end
 
 
 class TimelineModel:
     def __init__(self, max_slices: int = 50_000, colours: int = 10, runs_only: bool = True) -> None:
         self._lanes: dict[int, Lane] = {}
+        self._labels = _Interned()
+        self._lines = _Interned()
         self._max = max_slices
         self._colours = colours
         self._runs_only = runs_only
@@ -64,28 +99,27 @@ class TimelineModel:
             lane = self._lanes.get(event.task)
             if lane is None:
                 return
-            if lane.waits and lane.waits[-1].end is None:
-                lane.waits[-1].end = event.started
+            lane.close_wait(event.started)
             lane.starts.append(event.started)
             lane.ends.append(event.t)
-            lane.lines.append(user_frame(event.frames) if event.frames else None)
+            frame = user_frame(event.frames) if event.frames else None
+            lane.line_codes.append(self._lines.code(frame) if frame else -1)
             if event.waiting != "done":
-                lane.waits.append(Wait(event.t, None, event.waiting, event.awaiting))
+                lane.open_wait(event.t, event.waiting, self._labels.code(event.awaiting))
                 lane.state = event.waiting
             if len(lane.starts) > self._max:
                 self._trim(lane)
-            self.last = max(self.last, event.t)
+            if event.t > self.last:
+                self.last = event.t
         elif kind is TaskCreated:
             if self._runs_only and event.run is None:
                 return
             if not self._lanes:
                 self.start = event.t
-            self._lanes[event.task] = Lane(
-                event.task, event.name, len(self._lanes) % self._colours, event.t
-            )
-            lane = self._lanes[event.task]
-            lane.waits.append(Wait(event.t, None, "ready", "start"))
+            lane = Lane(event.task, event.name, len(self._lanes) % self._colours, event.t)
+            lane.open_wait(event.t, "ready", self._labels.code("start"))
             lane.complete_from = event.t
+            self._lanes[event.task] = lane
             self.last = max(self.last, event.t)
         elif kind is TaskEnded:
             lane = self._lanes.get(event.task)
@@ -93,8 +127,7 @@ class TimelineModel:
                 return
             lane.ended = event.t
             lane.state = event.state
-            if lane.waits and lane.waits[-1].end is None:
-                lane.waits[-1].end = event.t
+            lane.close_wait(event.t)
         elif kind is TaskRenamed:
             lane = self._lanes.get(event.task)
             if lane is not None:
@@ -108,15 +141,47 @@ class TimelineModel:
         cut = lane.starts[half]
         lane.starts = lane.starts[half:]
         lane.ends = lane.ends[half:]
-        lane.lines = lane.lines[half:]
-        lane.waits = [w for w in lane.waits if w.end is None or w.end >= cut]
+        lane.line_codes = lane.line_codes[half:]
+        keep = bisect_left(lane.wait_starts, cut)
+        keep = max(0, keep - 1)
+        lane.wait_starts = lane.wait_starts[keep:]
+        lane.wait_ends = lane.wait_ends[keep:]
+        lane.wait_kinds = lane.wait_kinds[keep:]
+        lane.wait_labels = lane.wait_labels[keep:]
         lane.complete_from = cut
 
+    # -- queries ---------------------------------------------------------------------
     def lanes(self) -> list[Lane]:
         return list(self._lanes.values())
 
     def lane(self, task_id: int) -> Lane | None:
         return self._lanes.get(task_id)
+
+    def line_of(self, lane: Lane, index: int) -> Frame | None:
+        code = lane.line_codes[index]
+        return self._lines.values[code] if code >= 0 else None
+
+    def waits_between(self, lane: Lane, t0: float, t1: float) -> list[Wait]:
+        """Waits of ``lane`` that overlap [t0, t1]; an open wait has ``end`` None."""
+        waits = []
+        last = bisect_right(lane.wait_starts, t1)
+        for i in range(last - 1, -1, -1):
+            end = lane.wait_ends[i]
+            if end < t0:
+                # Waits do not overlap each other, so nothing earlier can reach t0.
+                break
+            waits.append(self._wait(lane, i))
+        waits.reverse()
+        return waits
+
+    def _wait(self, lane: Lane, i: int) -> Wait:
+        end = lane.wait_ends[i]
+        return Wait(
+            lane.wait_starts[i],
+            None if end == _OPEN else end,
+            WAIT_KINDS[lane.wait_kinds[i]],
+            self._labels.values[lane.wait_labels[i]],
+        )
 
     def slice_at(
         self, task_id: int, t: float, tolerance: float
@@ -135,18 +200,20 @@ class TimelineModel:
         if best is None:
             return None
         i = best[1]
-        return lane.starts[i], lane.ends[i], lane.lines[i]
+        return lane.starts[i], lane.ends[i], self.line_of(lane, i)
 
     def wait_at(self, task_id: int, t: float) -> Wait | None:
         lane = self._lanes.get(task_id)
         if lane is None:
             return None
-        for wait in reversed(lane.waits):
-            if wait.start <= t and (wait.end is None or t <= wait.end):
-                return wait
+        i = bisect_right(lane.wait_starts, t) - 1
+        if i >= 0 and t <= lane.wait_ends[i]:
+            return self._wait(lane, i)
         return None
 
     def clear(self) -> None:
         self._lanes.clear()
+        self._labels = _Interned()
+        self._lines = _Interned()
         self.start = self.last = 0.0
         self.version += 1

@@ -10,7 +10,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
-from app.narration import Line, Narrator
+from app.narration import Narrator
 from app.task_model import TaskModel
 from widgets import theme
 
@@ -23,7 +23,7 @@ class NarrationView(QAbstractScrollArea):
         self.narrator = narrator
         self.tasks = tasks
         self._version = -1
-        self._lines: list[Line] = []
+        self._count = 0
         self._follow = True
         self.setAccessibleName("Narration")
         self.setToolTip(
@@ -47,10 +47,10 @@ class NarrationView(QAbstractScrollArea):
         if self.narrator.version == self._version:
             return
         self._version = self.narrator.version
-        self._lines = self.narrator.lines()
+        self._count = len(self.narrator)
         bar = self.verticalScrollBar()
         follow = self._follow
-        bar.setRange(0, max(0, len(self._lines) * self.row_height - self.viewport().height()))
+        bar.setRange(0, max(0, self._count * self.row_height - self.viewport().height()))
         bar.setPageStep(self.viewport().height())
         bar.setSingleStep(self.row_height)
         if follow:
@@ -66,7 +66,7 @@ class NarrationView(QAbstractScrollArea):
         t = theme.current()
         painter = QPainter(self.viewport())
         painter.fillRect(self.viewport().rect(), t.colour("base"))
-        if not self._lines:
+        if not self._count:
             painter.setPen(t.colour("dim_text"))
             painter.setFont(t.font(10))
             painter.drawText(
@@ -79,9 +79,10 @@ class NarrationView(QAbstractScrollArea):
         offset = self.verticalScrollBar().value()
         first = offset // height
         count = self.viewport().height() // height + 2
-        last_index = len(self._lines) - 1
-        for index in range(first, min(len(self._lines), first + count)):
-            line = self._lines[index]
+        last_index = self._count - 1
+        # Only the visible lines are formatted into sentences.
+        visible = self.narrator.lines(first, first + count)
+        for index, line in enumerate(visible, start=first):
             top = index * height - offset
             newest = index == last_index
             painter.setFont(t.font(10, bold=newest))

@@ -166,7 +166,7 @@ class TimelineView(QAbstractScrollArea):
         p.setClipRect(label_w, top, self.viewport().width() - label_w, height)
         mid = top + height / 2
         now = self.clock.now()
-        for wait in lane.waits_between(t0, t1):
+        for wait in self.model.waits_between(lane, t0, t1):
             end = wait.end if wait.end is not None else now
             x0, x1 = self.x_of(wait.start), self.x_of(end)
             wait_colour = QColor(t.state_colour(wait.kind))
