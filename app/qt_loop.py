@@ -9,10 +9,16 @@ scheduler exactly when it has work, instead of one coarse Qt timer per handle.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
-import qasync
-from PySide6.QtCore import Qt, QTimer
+# Tell qasync which binding to use; otherwise it first tries to import PyQt5,
+# PyQt6 and PySide2, which costs start-up time on every launch.
+os.environ.setdefault("QT_API", "pyside6")
+
+import qasync  # noqa: E402
+import shiboken6  # noqa: E402
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
 
 from app.traced_loop import TracingMixin
 
@@ -61,6 +67,8 @@ class TracingLoop(TracingMixin, qasync.QEventLoop):
     def close(self) -> None:
         if self.is_closed():
             return
-        self._driver.stop()
+        # At interpreter exit the loop's __del__ may run after Qt deleted the timer.
+        if shiboken6.isValid(self._driver):
+            self._driver.stop()
         self.scheduler.clear()
         super().close()
