@@ -16,9 +16,9 @@ from typing import Any
 # PyQt6 and PySide2, which costs start-up time on every launch.
 os.environ.setdefault("QT_API", "pyside6")
 
-import qasync  # noqa: E402
-import shiboken6  # noqa: E402
-from PySide6.QtCore import Qt, QTimer  # noqa: E402
+import qasync
+import shiboken6
+from PySide6.QtCore import Qt, QTimer
 
 from app.traced_loop import TracingMixin
 
