@@ -207,4 +207,5 @@ class HeadlessLoop(TracingMixin, asyncio.SelectorEventLoop):
         timeout = min(self._next_wait(), _MAX_SELECT)
         events = self._selector.select(timeout)
         self._process_events(events)
-        self.scheduler.run_once()
+        if not self.clock.paused:  # paused: I/O callbacks queue up until resume or Step
+            self.scheduler.run_once()
