@@ -11,6 +11,7 @@ Runs on the Qt-free loop with autojump, so each example costs milliseconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 
 from hypothesis import HealthCheck, settings
@@ -64,10 +65,9 @@ class ImpatientUser(RuleBasedStateMachine):
         return [r for r in self.controller.tasks.rows() if not r.live]
 
     def _try(self, intent, *args) -> None:
-        try:
+        # Refused with a message for the user is allowed; any other exception is not.
+        with contextlib.suppress(IntentError):
             intent(*args)
-        except IntentError:
-            pass  # refused with a message for the user: allowed, never an exception
 
     # -- rules -------------------------------------------------------------------------
     def _resume(self) -> None:
