@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections import deque
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
@@ -82,8 +83,18 @@ class Lane:
 
 
 class TimelineModel:
-    def __init__(self, max_slices: int = 50_000, colours: int = 10, runs_only: bool = True) -> None:
+    def __init__(
+        self,
+        max_slices: int = 50_000,
+        colours: int = 10,
+        runs_only: bool = True,
+        max_lanes: int = 2000,
+    ) -> None:
         self._lanes: dict[int, Lane] = {}
+        # A run that churns short tasks would add lanes forever; past this many,
+        # the oldest finished lanes go first.
+        self._max_lanes = max_lanes
+        self._ended: deque[int] = deque()
         self._labels = _Interned()
         self._lines = _Interned()
         self._max = max_slices
@@ -128,6 +139,9 @@ class TimelineModel:
             lane.ended = event.t
             lane.state = event.state
             lane.close_wait(event.t)
+            self._ended.append(event.task)
+            while len(self._lanes) > self._max_lanes and self._ended:
+                self._lanes.pop(self._ended.popleft(), None)
         elif kind is TaskRenamed:
             lane = self._lanes.get(event.task)
             if lane is not None:
@@ -213,6 +227,7 @@ class TimelineModel:
 
     def clear(self) -> None:
         self._lanes.clear()
+        self._ended.clear()
         self._labels = _Interned()
         self._lines = _Interned()
         self.start = self.last = 0.0
