@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections import deque
 from bisect import bisect_left, bisect_right
+from collections import deque
 from dataclasses import dataclass, field
 
 from app.events import Event, Frame, TaskCreated, TaskEnded, TaskRenamed, TaskStep
