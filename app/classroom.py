@@ -206,13 +206,17 @@ class Classroom:
         settings = self.window.settings
         if settings is None:
             return
-        for key, action in (
-            ("light", self.light_action),
-            ("presentation", self.presentation_action),
-            ("input_overlay", self.overlay_action),
-        ):
-            value = settings.value(f"{_SETTINGS}/{key}", False)
-            action.setChecked(value in (True, "true", "1", 1))
+        # Read everything first: applying one choice saves all of them.
+        wanted = [
+            (action, settings.value(f"{_SETTINGS}/{key}", False) in (True, "true", "1", 1))
+            for key, action in (
+                ("light", self.light_action),
+                ("presentation", self.presentation_action),
+                ("input_overlay", self.overlay_action),
+            )
+        ]
+        for action, checked in wanted:
+            action.setChecked(checked)
 
 
 def install(window) -> None:

@@ -232,3 +232,87 @@ def test_input_overlay_echoes_keys_and_help_lists_shortcuts(qtbot, window):
     assert entries["Pause"] == "Space"
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     assert not classroom.help_overlay.isVisible()
+
+
+@pytest.mark.timeout(30)
+def test_timeouts_follow_the_loop_speed(qtbot, controller):
+    from app.run import Target
+
+    outcome = {}
+
+    async def patient():
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        try:
+            async with asyncio.timeout(1.0):
+                await asyncio.sleep(10)
+        except TimeoutError:
+            outcome["timeout"] = loop.time() - start
+        start = loop.time()
+        try:
+            await asyncio.wait_for(asyncio.sleep(10), 0.5)
+        except TimeoutError:
+            outcome["wait_for"] = loop.time() - start
+
+    controller.set_speed(4.0)
+    wall0 = time.monotonic()
+    controller.start(Target("t", "timeouts", __file__, patient))
+    qtbot.waitUntil(lambda: len(outcome) == 2, timeout=5000)
+    wall = time.monotonic() - wall0
+    assert outcome["timeout"] == pytest.approx(1.0, abs=0.05)
+    assert outcome["wait_for"] == pytest.approx(0.5, abs=0.05)
+    assert wall == pytest.approx(1.5 / 4, abs=0.25)  # 1.5 s of loop time at 4x
+
+
+@pytest.mark.timeout(30)
+def test_real_io_queues_while_paused_and_flows_on_resume(qtbot, controller):
+    import socket
+
+    from app.run import Target
+
+    ours, theirs = socket.socketpair()
+    received = []
+
+    async def listen():
+        reader, writer = await asyncio.open_connection(sock=ours)
+        received.append(await reader.readexactly(5))
+        writer.close()
+        await writer.wait_closed()
+
+    controller.start(Target("io", "socket", __file__, listen))
+    qtbot.waitUntil(lambda: controller.tasks.by_name("main") is not None, timeout=2000)
+    qtbot.waitUntil(lambda: controller.tasks.by_name("main").state == "future", timeout=2000)
+    controller.pause()
+    theirs.sendall(b"hello")
+    qtbot.wait(300)  # the bytes are there, but the paused loop runs no callback
+    assert received == []
+    assert controller.tasks.by_name("main").state == "future"
+    controller.resume()
+    qtbot.waitUntil(lambda: received == [b"hello"], timeout=2000)
+    theirs.close()
+
+
+def test_theme_and_presentation_are_remembered(qtbot, controller, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from app.main_window import MainWindow
+    from widgets import theme
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    first = MainWindow(controller, settings=settings)
+    qtbot.addWidget(first)
+    first.classroom.light_action.setChecked(True)
+    first.classroom.presentation_action.setChecked(True)
+    first.close()
+    try:
+        second = MainWindow(controller, settings=settings)
+        qtbot.addWidget(second)
+        assert second.classroom.light_action.isChecked()
+        assert second.classroom.presentation_action.isChecked()
+        assert theme.current().name == "light"
+        assert theme.current().scale == pytest.approx(1.6)
+        second.classroom.presentation_action.setChecked(False)
+        second.classroom.light_action.setChecked(False)
+        second.close()
+    finally:
+        theme.apply_theme("dark")
