@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         clock = controller.clock
         self.stage_model = StageModel(clock.now)
         self._tick_callbacks: list[Callable[[], None]] = []
+        self._actions_version = -1
         self._menus: dict[str, QMenu] = {}
         bar = self.menuBar()
         for key, title in (
@@ -313,6 +314,10 @@ class MainWindow(QMainWindow):
         self.console.refresh()
         for callback in self._tick_callbacks:
             callback()
+        if self.controller.tasks.version != self._actions_version:
+            # Tasks ending can end a run without a Stop (the demo finished).
+            self._actions_version = self.controller.tasks.version
+            self._update_actions()
         self._refresh_status()
 
     def _refresh_status(self) -> None:
