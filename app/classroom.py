@@ -179,8 +179,8 @@ class Classroom:
             "virtual clock so you can pause, step and slow it down."
         )
         box.setStandardButtons(QMessageBox.StandardButton.Close)
-        box.setModal(False)
-        box.open()  # never exec(): a nested event loop would stall the asyncio loop
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.show()  # never exec(): a nested event loop would stall the asyncio loop
         self.about_box = box
 
     # -- frame tick ----------------------------------------------------------------

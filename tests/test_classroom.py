@@ -316,3 +316,64 @@ def test_theme_and_presentation_are_remembered(qtbot, controller, tmp_path):
         second.close()
     finally:
         theme.apply_theme("dark")
+
+
+def test_timeline_hover_names_the_line_and_zoom_pan_follow(qtbot, window):
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication, QDockWidget
+
+    window.findChild(QDockWidget, "timeline_dock").raise_()
+    window.run_demo("countdown")
+    qtbot.waitUntil(lambda: window.controller.tasks.by_name("task3") is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.controller.tasks.by_name("task3").state == "sleep", timeout=3000)
+    window.controller.pause()
+    view = window.classroom.timeline
+    QApplication.processEvents()
+    window.tick()
+    lanes = [lane.name for lane in view._lanes]
+    assert lanes == ["main", "task1", "task2", "task3"]
+    lane = view._lanes[1]
+    x = round(view.x_of(lane.starts[0]))
+    y = view.viewport().height() and (theme_px(22) + 1 * view.lane_height + view.lane_height // 2)
+    text = view.describe(QPoint(x, y))
+    assert "task1" in text and "countdown.py:23" in text
+    scale = view.scale
+    wheel = QWheelEvent(
+        QPointF(300, 40),
+        QPointF(view.mapToGlobal(QPoint(300, 40))),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(view.viewport(), wheel)
+    assert view.scale == pytest.approx(scale * 1.25)
+    assert not view.follow  # zooming stops following now
+    t0 = view.t0
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(400, 60))
+    qtbot.mouseMove(view.viewport(), QPoint(300, 60))
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(300, 60))
+    assert view.t0 == pytest.approx(t0 + 100 / view.scale)
+    qtbot.keyClick(view, Qt.Key.Key_F)
+    assert view.follow
+    window.controller.resume()
+
+
+def theme_px(value):
+    from widgets import theme
+
+    return theme.current().px(value)
+
+
+def test_about_box_is_not_modal_and_names_the_version(qtbot, window):
+    from app import __version__
+
+    window.classroom.show_about()
+    box = window.classroom.about_box
+    qtbot.waitUntil(box.isVisible, timeout=2000)
+    assert __version__ in box.text()
+    assert not box.isModal()
+    box.close()
