@@ -135,18 +135,18 @@ class OffscreenSession:
         return widget
 
     def _fit_panel(self) -> None:
-        """Grow or shrink the window until the chosen panel has the take's size."""
+        """Give the chosen panel exactly the take's size.
+
+        Docks and splitters share out a window's size by stretch factors, so no
+        window size gives a panel an exact size; a recorded panel is taken out of
+        the (never visible) window instead and shown on its own.
+        """
+        if self.panel is not self.window:
+            self.panel.setParent(None)
+            self.panel.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+            self.panel.resize(*self.options.size)
+            self.panel.show()
         self.app.processEvents()
-        if self.panel is self.window:
-            return
-        width, height = self.options.size
-        for _ in range(4):
-            dw, dh = width - self.panel.width(), height - self.panel.height()
-            if not dw and not dh:
-                return
-            size = self.window.size()
-            self.window.resize(size.width() + dw, size.height() + dh)
-            self.app.processEvents()
 
     def start(self, target: Target) -> None:
         self.window.run_target(target)
@@ -198,6 +198,9 @@ class OffscreenSession:
                     task.cancel()
                 self._drive_until(lambda: all(t.done() for t in leftovers))
         finally:
+            if self.panel is not self.window:
+                self.panel.hide()
+                self.panel.deleteLater()
             self.window.stage_model.close()
             self.window.hide()
             self.window.deleteLater()

@@ -144,8 +144,11 @@ class RecordFeature(QObject):
 
     @staticmethod
     def _quit_action(menu) -> QAction | None:
+        """File > Quit, so our actions go above it (some platforms bind no Quit keys)."""
         quit_keys = QKeySequence(QKeySequence.StandardKey.Quit)
         for action in menu.actions():
+            if action.text().replace("&", "") == "Quit":
+                return action
             if not quit_keys.isEmpty() and action.shortcut() == quit_keys:
                 return action
         return None
