@@ -70,17 +70,18 @@ class LiveRecorder:
     def video_seconds(self) -> float:
         return self.frames / self.fps
 
-    def capture(self) -> None:
-        """Fill every frame slot that is due with a fresh grab."""
+    def capture(self, block: bool = False, at: float | None = None) -> None:
+        """Fill every frame slot due by ``at`` (default: now) with a fresh grab."""
         if not self.recording or self.encoder.error is not None:
             return
-        due = int((self._now() - self.started) * self.fps) + 1
+        at = self._now() if at is None else at
+        due = int((at - self.started) * self.fps) + 1
         missing = due - self.frames
         if missing <= 0:
             return
         frame = self.grabber.grab()
         try:
-            accepted = self.encoder.put(frame, repeat=missing, block=False)
+            accepted = self.encoder.put(frame, repeat=missing, block=block)
         except EncoderError:
             self.timer.stop()  # the error is read from ``error`` on the next tick
             return
@@ -93,7 +94,11 @@ class LiveRecorder:
         if not self.recording:
             return
         self.timer.stop()
-        self.stopped_at = self._now()
+        # The last grab may wait for the encoder once, so the take lasts exactly
+        # as long as the recording did.
+        end = self._now()
+        self.capture(block=True, at=end)
+        self.stopped_at = end
         if self.encoder.error is None:
             self.encoder.finish(wait=False)
         else:

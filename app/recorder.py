@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import QEvent, Qt, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.clock import VirtualClock
@@ -163,7 +163,7 @@ class OffscreenSession:
         sched = self.loop.scheduler
         clock = self.loop.clock
         limit = sched.callbacks_run + MAX_CALLBACKS_PER_FRAME
-        self.app.processEvents()
+        self._process_events()
         while sched.callbacks_run < limit:
             sched.run_once()
             if sched.ready_count:
@@ -172,9 +172,15 @@ class OffscreenSession:
             if due is not None and due <= clock.now() + _DUE:
                 continue
             # Sockets, pipes and worker threads deliver through Qt.
-            self.app.processEvents()
+            self._process_events()
             if not sched.ready_count:
                 break
+
+    def _process_events(self) -> None:
+        # Views ask for a repaint on every tick; painting the never-shown window's
+        # backing store would double the cost of a frame, and grab() paints anyway.
+        QApplication.removePostedEvents(None, QEvent.Type.UpdateRequest)
+        self.app.processEvents()
 
     def frame(self) -> None:
         """Bring every view up to date with the loop, as the frame timer would."""

@@ -16,6 +16,7 @@ it went once the file is complete. Dialogs are opened with ``open()``, never
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
 from pathlib import Path
@@ -223,6 +224,8 @@ class RecordFeature(QObject):
         if self.dialog is not None and self.dialog.isVisible():
             self.dialog.raise_()
             return
+        with contextlib.suppress(OSError):  # the dialog opens in the takes folder if it can
+            self.folder.mkdir(parents=True, exist_ok=True)
         filters = [f"{FORMATS[ext].label} (*{ext})" for ext in VIDEO_EXTENSIONS]
         dialog = QFileDialog(
             self.window, "Record Take As", str(self.default_path()), ";;".join(filters)
