@@ -107,3 +107,31 @@ def test_a_real_process_records_a_gif(tmp_path):
     assert len(frames) == 10
     assert (frames[0].width, frames[0].height) == (320, 200)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["take.gif"]
+
+
+def test_ctrl_c_during_a_take_writes_nothing(tmp_path, monkeypatch, capsys):
+    from app import recorder
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(recorder, "render_take", interrupted)
+    assert main(["record", "countdown", "-o", str(tmp_path / "take.mp4")]) == 130
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == ["coroscope: error: interrupted; no file was written"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_take_is_one_line_and_exit_1(qapp, tmp_path, monkeypatch, capsys):
+    from app.video_encoder import VideoEncoder
+
+    def full_disk(self, frame, repeat=1):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(VideoEncoder, "write", full_disk)
+    out = tmp_path / "take.mp4"
+    argv = ["record", "countdown", "-o", str(out), "--size", "320x200", "--fps", "10"]
+    assert main([*argv, "--duration", "1"]) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line == f"coroscope: error: could not record {out}: No space left on device"
+    assert list(tmp_path.iterdir()) == []

@@ -149,3 +149,20 @@ def test_a_real_process_prints_one_line_and_no_traceback(tmp_path):
         f"coroscope: error: cannot write {tmp_path / 'x' / 't.json'}: "
         f"folder {tmp_path / 'x'} does not exist"
     ]
+
+
+def test_ctrl_c_during_a_trace_writes_nothing(tmp_path, monkeypatch, capsys):
+    import asyncio
+
+    from app import targets
+    from app.run import Target
+
+    async def interrupted():
+        await asyncio.sleep(1)
+        raise KeyboardInterrupt  # what Ctrl+C does to a running loop
+
+    monkeypatch.setattr(targets, "resolve", lambda _name: Target("x", "X", __file__, interrupted))
+    assert main(["trace", "x", "-o", str(tmp_path / "t.json")]) == 130
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == ["coroscope: error: interrupted; no file was written"]
+    assert list(tmp_path.iterdir()) == []

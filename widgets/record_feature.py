@@ -43,6 +43,7 @@ PANELS = {
 }
 _TITLE_PREFIX = re.compile(r"^● REC \d+:\d\d — ")
 RECORD_COLOUR = "#E5484D"
+SETTINGS_GROUP = "recording"
 
 
 def install(window) -> None:
@@ -89,6 +90,7 @@ class RecordFeature(QObject):
         self._shown_second = -1
         self._icons = (_icon(False), _icon(True))
         self.traces = TraceExport(window)
+        self._restore()
         self._build_actions()
         window.on_tick(self._tick)
         window.installEventFilter(self)
@@ -143,6 +145,28 @@ class RecordFeature(QObject):
         w.toolbar.addSeparator()
         w.toolbar.addAction(self.record_action)
 
+    def _restore(self) -> None:
+        settings = self.window.settings
+        if settings is None:
+            return
+        folder = settings.value(f"{SETTINGS_GROUP}/folder")
+        if isinstance(folder, str) and folder:
+            self.folder = Path(folder)
+        extension = settings.value(f"{SETTINGS_GROUP}/format")
+        if extension in VIDEO_EXTENSIONS:
+            self.extension = extension
+        panel = settings.value(f"{SETTINGS_GROUP}/panel")
+        if panel in PANELS:
+            self.panel = panel
+
+    def _remember(self) -> None:
+        settings = self.window.settings
+        if settings is None:
+            return
+        settings.setValue(f"{SETTINGS_GROUP}/folder", str(self.folder))
+        settings.setValue(f"{SETTINGS_GROUP}/format", self.extension)
+        settings.setValue(f"{SETTINGS_GROUP}/panel", self.panel)
+
     @staticmethod
     def _quit_action(menu) -> QAction | None:
         """File > Quit, so our actions go above it (some platforms bind no Quit keys)."""
@@ -161,6 +185,7 @@ class RecordFeature(QObject):
     def set_panel(self, key: str) -> None:
         self.panel = key
         self.panel_actions[key].setChecked(True)
+        self._remember()
 
     def panel_widget(self) -> QWidget:
         widget = getattr(self.window, self.panel, None) if self.panel != "window" else None
@@ -250,6 +275,7 @@ class RecordFeature(QObject):
         if chosen.suffix.lower() in VIDEO_EXTENSIONS:
             self.extension = chosen.suffix.lower()
             self.folder = chosen.parent
+            self._remember()
         return self.start(chosen)
 
     # -- frame tick ---------------------------------------------------------------
