@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -250,14 +252,40 @@ def render_take(
     wall0 = time.perf_counter()
     previous_handler = qInstallMessageHandler(_quiet_qt)
     try:
-        with OffscreenSession(options) as session:
+        with _CtrlC() as ctrl_c, OffscreenSession(options) as session:
             session.start(target)
-            return _record(session, options, progress, on_frame, encode, wall0)
+            return _record(session, options, progress, on_frame, encode, wall0, ctrl_c)
     finally:
         qInstallMessageHandler(previous_handler)
 
 
-def _record(session, options, progress, on_frame, encode, wall0) -> TakeResult:
+class _CtrlC:
+    """Turns Ctrl+C into a KeyboardInterrupt between frames only.
+
+    Python raises KeyboardInterrupt wherever the main thread happens to be; in a
+    view's paintEvent, called from C++ during a grab, that leaves a QPainter
+    half-way and crashes Qt. The handler only notes the request, the frame loop
+    raises it, and a second Ctrl+C cannot cut the clean-up short.
+    """
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self._previous = None
+
+    def _note(self, _signum, _frame) -> None:
+        self.pressed = True
+
+    def __enter__(self) -> _CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _record(session, options, progress, on_frame, encode, wall0, ctrl_c) -> TakeResult:
     from widgets import theme
 
     fps = options.fps
@@ -271,6 +299,8 @@ def _record(session, options, progress, on_frame, encode, wall0) -> TakeResult:
     limited = False
     try:
         while True:
+            if ctrl_c.pressed:
+                raise KeyboardInterrupt
             if frames:
                 session.advance(1.0 / fps)
             session.settle()
@@ -282,7 +312,11 @@ def _record(session, options, progress, on_frame, encode, wall0) -> TakeResult:
                 on_frame(frames, image)
             frames += 1
             if progress is not None:
-                progress(frames, total, f"{frames / fps:.1f} s")
+                shown = f"{frames / fps:.1f}"
+                detail = (
+                    f"{shown}/{total / fps:.1f} s" if total else f"{shown} s, until the run ends"
+                )
+                progress(frames, total, detail)
             if total is not None:
                 if frames >= total:
                     break

@@ -5,6 +5,8 @@ Takes here are small (320x200 at 10 fps) so each renders in well under a second.
 
 import hashlib
 import itertools
+import os
+import signal
 
 import av
 import numpy as np
@@ -107,6 +109,24 @@ def test_ctrl_c_leaves_no_file(qapp, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         render_take(demo_target("countdown"), options, on_frame=interrupt)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_real_ctrl_c_waits_for_the_end_of_the_frame(qapp, tmp_path):
+    # Raised mid-paint, KeyboardInterrupt would crash Qt: the recorder defers it
+    # to the frame loop, so the code after the signal still runs.
+    reached = []
+
+    def press_ctrl_c(index, _frame):
+        if index == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+            reached.append(index)
+
+    options = TakeOptions(output=tmp_path / "take.mp4", duration=2.0, **SMALL)
+    with pytest.raises(KeyboardInterrupt):
+        render_take(demo_target("countdown"), options, on_frame=press_ctrl_c)
+    assert reached == [3]
+    assert list(tmp_path.iterdir()) == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_a_failing_encoder_leaves_no_file(qapp, tmp_path, monkeypatch):
