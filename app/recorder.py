@@ -181,7 +181,8 @@ class OffscreenSession:
     def _process_events(self) -> None:
         # Views ask for a repaint on every tick; painting the never-shown window's
         # backing store would double the cost of a frame, and grab() paints anyway.
-        QApplication.removePostedEvents(None, QEvent.Type.UpdateRequest)
+        for top_level in {self.window, self.panel}:
+            QApplication.removePostedEvents(top_level, QEvent.Type.UpdateRequest)
         self.app.processEvents()
 
     def frame(self) -> None:

@@ -272,8 +272,11 @@ def summary_line(document: dict) -> str:
     steps = sum(t["resumes"] for t in tasks)
     blocking = len(document["blocking"])
     loop_time = document.get("otherData", {}).get("loop_time", 0.0)
-    plural = "" if len(tasks) == 1 else "s"
     return (
-        f"{len(tasks)} task{plural} ({by_state or 'none'}), {steps} steps, "
+        f"{_count(len(tasks), 'task')} ({by_state or 'none'}), {_count(steps, 'step')}, "
         f"{blocking} blocking, {loop_time:.2f} s of loop time"
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
