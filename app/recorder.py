@@ -36,9 +36,12 @@ from PySide6.QtWidgets import QApplication, QWidget
 from app.clock import VirtualClock
 from app.controller import Controller
 from app.frame_grabber import FrameGrabber
+from app.main_window import MainWindow
+from app.qt_loop import TracingLoop
 from app.run import Target
 from app.take_options import AUTO_LIMIT, TAIL_SECONDS, TakeOptions
 from app.video_encoder import EncoderThread, VideoEncoder
+from widgets import theme
 
 # A task that never stops yielding (``while True: await sleep(0)``) would keep a
 # frame from ever settling; after this many callbacks the frame is taken anyway.
@@ -105,10 +108,6 @@ class OffscreenSession:
     """An app window on a frame-stepped loop, built and torn down around one take."""
 
     def __init__(self, options: TakeOptions) -> None:
-        from app.main_window import MainWindow
-        from app.qt_loop import TracingLoop
-        from widgets import theme
-
         self.options = options
         self.app = application()
         self._theme = theme.current()
@@ -125,8 +124,13 @@ class OffscreenSession:
         window.resize(*options.size)
         window.show()
         self.window = window
-        self.panel = self._panel(options.panel)
-        self._fit_panel()
+        self.panel: QWidget = window
+        try:
+            self.panel = self._panel(options.panel)
+            self._fit_panel()
+        except BaseException:
+            self.close()
+            raise
 
     def _panel(self, name: str) -> QWidget:
         if name == "window":
@@ -195,8 +199,6 @@ class OffscreenSession:
 
     def close(self) -> None:
         """Stop the run, drain its tasks and put the QApplication back as it was."""
-        from widgets import theme
-
         loop = self.loop
         try:
             if not loop.is_closed():
@@ -287,8 +289,6 @@ class _CtrlC:
 
 
 def _record(session, options, progress, on_frame, encode, wall0, ctrl_c) -> TakeResult:
-    from widgets import theme
-
     fps = options.fps
     total = options.frame_count
     tail = round(TAIL_SECONDS * fps)

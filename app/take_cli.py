@@ -155,8 +155,10 @@ def _resolve(name: str):
         return resolve(name)
     except UnknownTargetError as exc:
         raise _CommandError(str(exc)) from exc
-    except (OSError, SyntaxError, ImportError, ValueError) as exc:
-        raise _CommandError(f"cannot load {name}: {exc}") from exc
+    except Exception as exc:
+        # Loading a script runs its top level; whatever it raises is the user's
+        # to fix, and is reported as a line, not a traceback.
+        raise _CommandError(f"cannot load {name}: {type(exc).__name__}: {exc}") from exc
 
 
 def _output(args: argparse.Namespace, target, default_suffix: str, allowed: tuple[str, ...]):

@@ -166,3 +166,14 @@ def test_ctrl_c_during_a_trace_writes_nothing(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.strip().splitlines() == ["coroscope: error: interrupted; no file was written"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_target_that_fails_to_load_is_one_line(tmp_path, monkeypatch, capsys):
+    from app import targets
+
+    def broken(name):
+        raise SyntaxError("invalid syntax (x.py, line 3)")
+
+    monkeypatch.setattr(targets, "resolve", broken)
+    assert main(["trace", "x", "-o", str(tmp_path / "t.json")]) == 2
+    assert one_error_line(capsys) == "cannot load x: SyntaxError: invalid syntax (x.py, line 3)"
