@@ -6,6 +6,8 @@ Renders the same take several ways in one run and prints them side by side:
 frame-stepping and grabbing alone (no encoder), then each output format. The
 ratio is video seconds per wall second, above 1 meaning faster than real time;
 "steady" leaves out starting the app and the first frame, "overall" includes it.
+Each row is the best of ``--repeat`` runs, taken in turn, so a burst of load from
+other processes on the machine skews one row less.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def main() -> int:
     parser.add_argument("--fps", default="30")
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--demo", default="countdown")
+    parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     size, fps = parse_size(args.size), parse_fps(args.fps)
     target = demo_target(args.demo)
@@ -53,12 +56,21 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         rows = [("frames only (no file)", ".mp4", False)]
         rows += [(f"to {ext}", ext, True) for ext in (".mp4", ".webm", ".gif")]
-        for label, ext, encode in rows:
-            options = TakeOptions(
-                output=Path(folder) / f"take{ext}", size=size, fps=fps, duration=args.seconds
-            )
-            overall, steady, frames = measure(target, options, encode)
-            print(f"{label:<22}{frames:>8}{overall:>9.2f}x{steady:>9.2f}x", flush=True)
+        best: dict[str, tuple[float, float, int]] = {}
+        for _ in range(max(1, args.repeat)):
+            for label, ext, encode in rows:
+                options = TakeOptions(
+                    output=Path(folder) / f"take{ext}", size=size, fps=fps, duration=args.seconds
+                )
+                overall, steady, frames = measure(target, options, encode)
+                old = best.get(label)
+                best[label] = (
+                    (max(overall, old[0]), max(steady, old[1]), frames)
+                    if old
+                    else (overall, steady, frames)
+                )
+        for label, (overall, steady, frames) in best.items():
+            print(f"{label:<22}{frames:>8}{overall:>9.2f}x{steady:>9.2f}x")
     return 0
 
 
