@@ -3,6 +3,8 @@
     coroscope                 open the app
     coroscope run DEMO        open the app and run a demo
     coroscope list            list the demos
+    coroscope trace DEMO      write a Perfetto trace of a headless run
+    coroscope record DEMO     render a take to MP4, WebM or GIF without a display
 
 Every failure is one line on stderr and a non-zero exit code, never a traceback.
 """
@@ -13,7 +15,7 @@ import argparse
 import sys
 
 import demos
-from app import APP_NAME, __version__
+from app import APP_NAME, __version__, take_cli
 
 
 class CliError(Exception):
@@ -32,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("target", metavar="DEMO", help="a demo name (see `coroscope list`)")
     listing = sub.add_parser("list", help="list the demos")
     listing.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    take_cli.add_commands(sub)
     return parser
 
 
@@ -64,7 +67,7 @@ def cmd_app(_args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"run": cmd_run, "list": cmd_list}.get(args.command, cmd_app)
+    handler = {"run": cmd_run, "list": cmd_list, **take_cli.HANDLERS}.get(args.command, cmd_app)
     try:
         return handler(args)
     except CliError as exc:

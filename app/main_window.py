@@ -27,7 +27,7 @@ from app.controller import Controller, IntentError
 from app.run import Target
 from app.stage_model import StageModel
 from app.targets import UnknownTargetError, demo_target
-from widgets import theme
+from widgets import record_feature, theme
 from widgets.code_view import CodeView
 from widgets.console_view import ConsoleView
 from widgets.gallery import DemoGallery
@@ -35,7 +35,10 @@ from widgets.stages import StageHost
 from widgets.task_lanes import TaskLanesView
 
 # Each feature module exposes install(window); list them here in menu order.
-FEATURES: list[Callable[[MainWindow], None]] = [classroom.install]
+FEATURES: list[Callable[[MainWindow], None]] = [
+    classroom.install,
+    record_feature.install,
+]
 
 FRAME_MS = 33  # ~30 fps: smooth rings without burning a core
 SETTINGS_GROUP = "main_window"

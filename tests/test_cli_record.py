@@ -1,0 +1,137 @@
+"""``coroscope record``: every bad input is one line and exit 2 before any rendering,
+and a real process renders a take that decodes."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import pytest
+
+from app.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--size", "10x10"], "--size must be WIDTHxHEIGHT with even numbers"),
+        (["--size", "5000x5000"], "not 5000x5000"),
+        (["--size", "321x200"], "(odd)"),
+        (["--size", "wide"], "not 'wide'"),
+        (["--fps", "0"], "--fps must be a whole number from 1 to 60, not '0'"),
+        (["--fps", "61"], "not '61'"),
+        (["--fps", "29.97"], "not '29.97'"),
+        (["--speed", "10"], "--speed must be from 0.1 to 4, not '10'"),
+        (["--speed", "nan"], "--speed must be"),
+        (["--duration", "0"], "--duration must be a number of seconds above 0"),
+        (["-o", "{tmp}/take.avi"], "unsupported output extension ('.avi') in"),
+        (["-o", "{tmp}/take"], "unsupported output extension (no extension)"),
+        (["-o", "{tmp}/missing/take.mp4"], "does not exist"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(tmp_path, monkeypatch, capsys, extra, message):
+    monkeypatch.chdir(tmp_path)
+    argv = ["record", "countdown", *(a.replace("{tmp}", str(tmp_path)) for a in extra)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("coroscope: error: ")
+    assert message in lines[0]
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even a temp file
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [("nope", "unknown demo 'nope'"), ("gone.py", "no such file: gone.py")],
+)
+def test_unknown_targets(tmp_path, monkeypatch, capsys, target, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(["record", target]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert message in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_input_never_starts_qt(tmp_path):
+    # The checks run before the recorder (and Qt) is imported: fast, and no
+    # display libraries are needed to be told about a typo.
+    program = (
+        "import sys\n"
+        "from app.cli import main\n"
+        "code = main(['record', 'countdown', '--fps', '0'])\n"
+        "assert 'PySide6' not in sys.modules, 'Qt was imported'\n"
+        "sys.exit(code)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_a_real_process_records_a_gif(tmp_path):
+    take = tmp_path / "take.gif"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "record",
+            "countdown",
+            "-o",
+            str(take),
+            "--size",
+            "320x200",
+            "--fps",
+            "10",
+            "--duration",
+            "1",
+            "--theme",
+            "light",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    [line] = out.stderr.strip().splitlines()  # no progress bar when stderr is not a terminal
+    assert line.startswith(f"coroscope: wrote {take}: 10 frames, 1.0 s at 10 fps, 320x200")
+    assert out.stdout == ""  # the demo's prints went to the recorded console, not here
+    with av.open(str(take)) as container:
+        frames = list(container.decode(video=0))
+    assert len(frames) == 10
+    assert (frames[0].width, frames[0].height) == (320, 200)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["take.gif"]
+
+
+def test_ctrl_c_during_a_take_writes_nothing(tmp_path, monkeypatch, capsys):
+    from app import recorder
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(recorder, "render_take", interrupted)
+    assert main(["record", "countdown", "-o", str(tmp_path / "take.mp4")]) == 130
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == ["coroscope: error: interrupted; no file was written"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_take_is_one_line_and_exit_1(qapp, tmp_path, monkeypatch, capsys):
+    from app.video_encoder import VideoEncoder
+
+    def full_disk(self, frame, repeat=1):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(VideoEncoder, "write", full_disk)
+    out = tmp_path / "take.mp4"
+    argv = ["record", "countdown", "-o", str(out), "--size", "320x200", "--fps", "10"]
+    assert main([*argv, "--duration", "1"]) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line == f"coroscope: error: could not record {out}: No space left on device"
+    assert list(tmp_path.iterdir()) == []
