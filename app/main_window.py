@@ -79,6 +79,8 @@ class MainWindow(QMainWindow):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         split.setChildrenCollapsible(False)
+        # Docks give way before the stage and lanes do, even in a small window.
+        split.setMinimumWidth(360)
         self.setCentralWidget(split)
         self.splitter = split
 

@@ -126,8 +126,8 @@ class CodeView(QPlainTextEdit):
             )
             widest = max(widest, width)
             busiest = max(busiest, len(entries))
-        # Names while they fit in a third of the view; coloured dots beyond that.
-        self._compact = widest > self.width() / 3
+        # Names while they fit in under half the view; coloured dots beyond that.
+        self._compact = widest > self.width() * 0.45
         if self._compact:
             widest = busiest * t.px(14)
         self._tags.setToolTip(

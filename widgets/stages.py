@@ -73,9 +73,11 @@ class RingsStage(_Stage):
         if not rows:
             return []
         t = theme.current()
-        gap = t.px(18)
-        size = min((self.width() - gap * (len(rows) + 1)) / len(rows), self.height() - t.px(70))
-        size = max(40.0, min(size, t.px(220)))
+        count = len(rows)
+        gap = min(t.px(18), self.width() / (count * 6))
+        size = min((self.width() - gap * (count + 1)) / count, self.height() - t.px(70))
+        # Shrink to fit however narrow the stage is: a ring cut off would mislead.
+        size = max(12.0, min(size, t.px(220)))
         total = len(rows) * size + (len(rows) - 1) * gap
         left = (self.width() - total) / 2
         top = (self.height() - size - t.px(40)) / 2
