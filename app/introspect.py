@@ -114,6 +114,21 @@ def describe_callback(callback: object) -> str:
     return type(callback).__name__
 
 
+def short_name(qualname: str) -> str:
+    """``main.<locals>.say`` reads as ``say``: the enclosing function is noise in a list."""
+    return qualname.rsplit("<locals>.", 1)[-1]
+
+
+def describe_args(args: tuple, limit: int = 48) -> str:
+    """A callback's arguments as they would be written in a call, cut to ``limit``."""
+    if not args:
+        return ""
+    text = ", ".join(short_repr(a, 24) for a in args[:4])
+    if len(args) > 4:
+        text += ", …"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def short_repr(value: object, limit: int = 80) -> str:
     try:
         text = repr(value)
