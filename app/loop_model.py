@@ -180,8 +180,12 @@ class LoopModel:
     def _timer_scheduled(self, e: TimerScheduled) -> None:
         if self._runs_only and e.run is None:
             return
+        callback, args = short_name(e.callback), e.args
+        if e.sleeper is not None:
+            # A sleep's callback is asyncio's _set_result_unless_cancelled: name the sleep.
+            callback, args = "sleep", f"{e.when - e.t:.3g}"
         self.timers[e.timer] = TimerRow(
-            e.timer, e.when, e.t, short_name(e.callback), e.args, e.task, e.sleeper, e.run
+            e.timer, e.when, e.t, callback, args, e.task, e.sleeper, e.run
         )
         self.version += 1
 

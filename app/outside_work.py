@@ -20,7 +20,6 @@ import contextlib
 import functools
 import itertools
 import os
-import shlex
 import threading
 from collections.abc import Callable
 from contextvars import Context
@@ -125,21 +124,24 @@ class _ProcessWatch(asyncio.SubprocessProtocol):
 
 
 def command_text(args, shell: bool) -> str:
+    """The command as a one-line label (readable rather than exact for a shell)."""
     if shell or isinstance(args, (str, bytes)):
-        return args.decode(errors="replace") if isinstance(args, bytes) else str(args)
+        text = args.decode(errors="replace") if isinstance(args, bytes) else str(args)
+        return _one_line(text)
     parts = [os.fsdecode(a) if isinstance(a, (bytes, os.PathLike)) else str(a) for a in args]
     if parts:
         parts[0] = os.path.basename(parts[0])  # the interpreter's full path is noise
-    return " ".join(_display_arg(p) for p in parts)
+    return " ".join(_display_arg(_one_line(p)) for p in parts)
+
+
+def _one_line(text: str) -> str:
+    return text.strip().replace("\n", "\\n")
 
 
 def _display_arg(arg: str) -> str:
-    # Readable rather than copy-paste exact: -c code reads best in double quotes.
-    if arg and not any(c in arg for c in " \t\n'\"$`\\;&|<>()*?"):
+    if arg and not any(c in arg for c in " \t'\"$`\\;&|<>()*?{}[]"):
         return arg
-    if '"' not in arg and "$" not in arg and "`" not in arg and "\\" not in arg:
-        return f'"{arg}"'
-    return shlex.quote(arg)
+    return f"'{arg}'" if '"' in arg else f'"{arg}"'
 
 
 class OutsideWork:

@@ -1,0 +1,181 @@
+"""Loop health: a lag meter (how late timers fire) and the blocked-loop warning.
+
+The sparkline plots every timer's lateness over the last ten seconds of loop
+time on a square-root scale, so a 2 ms wobble and a 500 ms freeze both read;
+the dashed line is the blocking threshold. Below it, a red banner names the
+callback or task step that last held the loop too long and where
+(``LoopBlocked``: file:line), fading to a quiet note after a few seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from app.clock import VirtualClock
+from app.events import LoopBlocked
+from app.loop_model import LoopModel
+from app.task_model import TaskModel
+from widgets import theme
+
+RECENT_BLOCK = 5.0  # loop seconds a block warning stays red
+
+
+def block_text(block: LoopBlocked) -> str:
+    where = f"{block.file.rsplit('/', 1)[-1]}:{block.line}" if block.line else "an unknown line"
+    return f"{block.what} held the loop for {block.wall * 1000:.0f} ms at {where}"
+
+
+def ms(seconds: float) -> str:
+    value = seconds * 1000
+    return f"{value:.1f} ms" if value < 10 else f"{value:.0f} ms"
+
+
+class LoopHealthView(QWidget):
+    def __init__(
+        self,
+        model: LoopModel,
+        tasks: TaskModel,
+        clock: VirtualClock,
+        threshold: Callable[[], float],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.tasks = tasks
+        self.clock = clock
+        self.threshold = threshold
+        self._version = -1
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(theme.current().px(104))
+        self.setAccessibleName("Loop health")
+        self.setToolTip(
+            "Lag: how late timers fire (p50 / p99 / worst over the last 10 s of loop time).\n"
+            "A callback or task step that runs longer than the threshold freezes\n"
+            "everything else; the banner names it and the line it was on."
+        )
+
+    def sizeHint(self) -> QSize:
+        return QSize(420, self.height())
+
+    def refresh(self) -> None:
+        # Samples age out of the window and banners fade, so repaint while running.
+        if self.model.version != self._version or not self.clock.paused:
+            self._version = self.model.version
+            self.update()
+
+    def banner(self) -> tuple[str, str]:
+        """(kind, text) of the line under the meter: ``blocked``, ``past`` or ``ok``."""
+        block = self.model.last_block()
+        limit = f"{self.threshold() * 1000:.0f} ms"
+        if block is None:
+            return "ok", f"✓ No callback or task step has held the loop longer than {limit}"
+        count = len(self.model.blocks)
+        times = f" ({count} times)" if count > 1 else ""
+        if self.clock.now() - block.t < RECENT_BLOCK:
+            return "blocked", f"⚠ {block_text(block)}{times}"
+        return "past", f"Last block: {block_text(block)}{times}"
+
+    def paintEvent(self, event) -> None:
+        t = theme.current()
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.fillRect(self.rect(), t.colour("base"))
+        now = self.clock.now()
+        stats = self.model.lag_stats(now)
+        threshold = self.threshold()
+        pad = t.px(12)
+        top = QRect(pad, t.px(4), self.width() - 2 * pad, t.px(20))
+        p.setFont(t.font(9.5, bold=True))
+        p.setPen(t.colour("text"))
+        p.drawText(top, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, "Lag")
+        x = top.left() + p.fontMetrics().horizontalAdvance("Lag") + t.px(10)
+        p.setFont(t.font(9, mono=True))
+        if stats.count:
+            parts = [("p50", stats.p50), ("p99", stats.p99), ("worst", stats.worst)]
+            for name, value in parts:
+                text = f"{name} {ms(value)}"
+                p.setPen(self._lag_colour(value, threshold))
+                p.drawText(
+                    QRect(x, top.top(), self.width(), top.height()),
+                    Qt.AlignmentFlag.AlignVCenter,
+                    text,
+                )
+                x += p.fontMetrics().horizontalAdvance(text) + t.px(12)
+        else:
+            p.setPen(t.colour("dim_text"))
+            p.drawText(
+                QRect(x, top.top(), self.width(), top.height()),
+                Qt.AlignmentFlag.AlignVCenter,
+                "no timer fired in the last 10 s",
+            )
+        p.setPen(t.colour("dim_text"))
+        p.setFont(t.font(8.5))
+        rate = f"{self.model.callback_rate:,.0f} callbacks/s"
+        p.drawText(top, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, rate)
+        spark = QRectF(pad, t.px(28), self.width() - 2 * pad, t.px(38))
+        self._paint_sparkline(p, spark, now, threshold, stats.worst)
+        self._paint_banner(p, QRect(pad, t.px(72), self.width() - 2 * pad, t.px(26)))
+
+    def _lag_colour(self, value: float, threshold: float) -> QColor:
+        t = theme.current()
+        if value >= threshold:
+            return t.state_colour("failed")
+        if value >= min(0.010, threshold / 2):
+            return t.state_colour("ready")
+        return t.state_colour("running")
+
+    def _paint_sparkline(
+        self, p: QPainter, area: QRectF, now: float, threshold: float, worst: float
+    ) -> None:
+        t = theme.current()
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(t.colour("alt_base"))
+        p.drawRoundedRect(area, t.px(4), t.px(4))
+        scale_top = max(threshold * 1.5, worst)
+        window = self.model.lag_window
+
+        def y_of(late: float) -> float:
+            share = math.sqrt(max(0.0, late) / scale_top) if scale_top > 0 else 0.0
+            return area.bottom() - min(1.0, share) * (area.height() - t.px(3))
+
+        line_y = y_of(threshold)
+        pen = QPen(t.state_colour("failed"), t.px(1), Qt.PenStyle.DashLine)
+        p.setPen(pen)
+        p.drawLine(QPointF(area.left(), line_y), QPointF(area.right(), line_y))
+        p.setFont(t.font(7.5))
+        p.drawText(
+            QRectF(area.left() + t.px(4), line_y - t.px(13), area.width(), t.px(12)),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+            f"{threshold * 1000:.0f} ms",
+        )
+        bar_w = max(1.5, t.px(2))
+        for when, late in self.model.lag_samples(now):
+            x = area.left() + (1 - (now - when) / window) * area.width()
+            colour = self._lag_colour(late, threshold)
+            p.setPen(QPen(colour, bar_w))
+            p.drawLine(
+                QPointF(x, area.bottom() - 1), QPointF(x, min(area.bottom() - 2, y_of(late)))
+            )
+
+    def _paint_banner(self, p: QPainter, rect: QRect) -> None:
+        t = theme.current()
+        kind, text = self.banner()
+        if kind == "blocked":
+            fill = QColor(t.state_colour("failed"))
+            fill.setAlpha(200)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(fill)
+            p.drawRoundedRect(QRectF(rect), t.px(5), t.px(5))
+            p.setPen(QColor("#FFFFFF"))
+            p.setFont(t.font(9, bold=True))
+        else:
+            p.setPen(t.colour("dim_text") if kind == "past" else t.state_colour("running"))
+            p.setFont(t.font(9))
+        inner = rect.adjusted(t.px(8), 0, -t.px(8), 0)
+        shown = p.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle, inner.width())
+        p.drawText(inner, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, shown)
