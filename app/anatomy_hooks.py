@@ -17,12 +17,18 @@ None of these is on the task-step path; a loop made with ``trace=False`` skips t
 
 from __future__ import annotations
 
+import contextvars
 from asyncio import selector_events
 from typing import Any
 
 from app.events import IoWatch
 from app.io_taps import IoTaps, describe_watch, unix_events
 from app.outside_work import OutsideWork
+
+_KEEPS_CONTEXT = (
+    selector_events.BaseSelectorEventLoop._add_reader,
+    selector_events.BaseSelectorEventLoop._add_writer,
+)
 
 
 class AnatomyHooks:
@@ -40,8 +46,17 @@ class AnatomyHooks:
             label, channel = "", None
         self.events.emit(IoWatch(self.clock.now(), number, kind, added, label, channel))
 
+    def _in_context(self, register, fd, callback, args):
+        # asyncio's selector loop runs an I/O callback in the context it was
+        # registered in; qasync calls it from a Qt slot, outside any context. Give
+        # qasync the same behaviour, so what an I/O callback starts (a server's
+        # connection handler) belongs to the run that registered it.
+        if getattr(register, "__func__", None) in _KEEPS_CONTEXT:
+            return register(fd, callback, *args)
+        return register(fd, contextvars.copy_context().run, callback, *args)
+
     def _add_reader(self, fd, callback, *args):
-        result = super()._add_reader(fd, callback, *args)
+        result = self._in_context(super()._add_reader, fd, callback, args)
         if self.tracing:
             self._watch(fd, "read", True, callback, args)
         return result
@@ -53,7 +68,7 @@ class AnatomyHooks:
         return result
 
     def _add_writer(self, fd, callback, *args):
-        result = super()._add_writer(fd, callback, *args)
+        result = self._in_context(super()._add_writer, fd, callback, args)
         if self.tracing:
             self._watch(fd, "write", True, callback, args)
         return result

@@ -189,9 +189,12 @@ class IoTaps:
 
     def socket_transport(self, loop, sock, protocol, waiter, extra, server):
         try:
-            local, peer = address(sock.getsockname()), address(sock.getpeername())
+            here, there = sock.getsockname(), sock.getpeername()
         except OSError:
-            local, peer = address(None), address(None)
+            here = there = None
+        local, peer = address(here), address(there)
+        if isinstance(here, tuple) and isinstance(there, tuple) and here[0] == there[0]:
+            local = f":{here[1]}"  # both ends on one host (loopback): the port says it all
         kind = "tcp" if sock.family in (socket.AF_INET, socket.AF_INET6) else "unix"
         side = "server" if server is not None else "client"
         channel = self._open(kind, f"{side} {local} ⇄ {peer}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from contextvars import Context
 from dataclasses import dataclass
 
 from app.events import (
@@ -396,8 +397,12 @@ def describe_handle(handle) -> str:
     args = handle._args or ()
     name = getattr(callback, "__name__", "")
     if name.endswith("__notifier_cb_wrapper") and len(args) >= 5:
-        # qasync runs I/O callbacks through a wrapper: name what it wraps.
-        return f"{short_name(describe_callback(args[3]))}() (fd {args[2]} ready)"
+        # qasync runs I/O callbacks through a wrapper: name what it wraps (and
+        # look through the context.run that AnatomyHooks adds).
+        inner, inner_args = args[3], args[4]
+        if isinstance(getattr(inner, "__self__", None), Context) and inner_args:
+            inner = inner_args[0]
+        return f"{short_name(describe_callback(inner))}() (fd {args[2]} ready)"
     if name == "_set_result_unless_cancelled":
         return "end a sleep (wakes its task)"
     owner = getattr(callback, "__self__", None)

@@ -120,7 +120,7 @@ class RowTable(QWidget):
                 p.fillRect(row, t.colour("alt_base"))
             if line.glow > 0:
                 glow = QColor(t.accent)
-                glow.setAlpha(round(90 * min(1.0, line.glow)))
+                glow.setAlpha(round(55 * min(1.0, line.glow)))
                 p.fillRect(row, glow)
             if line.accent is not None:
                 p.fillRect(QRect(t.px(3), top + 3, t.px(4), height - 6), line.accent)

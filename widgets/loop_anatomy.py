@@ -16,12 +16,22 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
+import demos
 from app.clock import VirtualClock
 from app.controller import IntentError
 from app.loop_model import ChannelRow, JobRow, LoopModel, ProcessRow
 from app.task_model import TaskModel
+from demos import BASE_LOOP
 from widgets import theme
 from widgets.anatomy_health import LoopHealthView
 from widgets.anatomy_rows import Column, Line, RowTable
@@ -83,6 +93,7 @@ class LoopAnatomyPanel(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setAccessibleName("Loop anatomy")
         self.setMinimumWidth(360)
+        self._on_screen = True
 
         self.health = LoopHealthView(model, tasks, clock, threshold)
         self.ready = RowTable(
@@ -169,6 +180,13 @@ class LoopAnatomyPanel(QScrollArea):
         )
 
     # -- frame tick ----------------------------------------------------------------------
+    def showing(self) -> bool:
+        """On screen: Qt calls a dock tab behind another visible, so the dock tells us."""
+        return self._on_screen and self.isVisible()
+
+    def set_on_screen(self, on_screen: bool) -> None:
+        self._on_screen = on_screen
+
     def refresh(self) -> None:
         self.health.refresh()
         self.timers.refresh()
@@ -236,8 +254,12 @@ class LoopAnatomyPanel(QScrollArea):
         arrow = "↓" if row.preview_direction == "in" else "↑"
         preview = f"{arrow} {row.preview}" if row.preview else ""
         state = "open" if row.open else "closed"
+        # A pipe only goes one way: leave its other column empty.
+        one_way = row.kind == "pipe"
+        down = f"↓{size_text(row.bytes_in)}" if row.bytes_in or not one_way else ""
+        up = f"↑{size_text(row.bytes_out)}" if row.bytes_out or not one_way else ""
         return Line(
-            (row.label, f"↓{size_text(row.bytes_in)}", f"↑{size_text(row.bytes_out)}", preview),
+            (row.label, down, up, preview),
             colours=(None, t.state_colour("sleep"), t.state_colour("cancelled"), None),
             tooltip=f"{row.kind}: {row.label} ({state})\nreceived {row.bytes_in} bytes, "
             f"sent {row.bytes_out} bytes\nlast data: {preview or 'none'}",
@@ -254,7 +276,9 @@ class LoopAnatomyPanel(QScrollArea):
             lines.append(self._job_line(job, name, now))
         for job in self.model.queued_jobs():
             lines.append(self._job_line(job, "queued", now))
-        idle = [name for name, job in self.model.workers() if job is None]
+        # Idle workers matter only while the pool has work; a finished demo may
+        # have shut its pool down, and we cannot tell.
+        idle = [name for name, job in self.model.workers() if job is None] if lines else []
         for name in idle:
             lines.append(Line((name, "idle", "", ""), dim=True))
         finished = [r for r in self.model.job_rows() if not r.live][:_RECENT_JOBS]
@@ -358,6 +382,13 @@ def install(window) -> LoopAnatomyPanel:
         model, controller.tasks, controller.clock, lambda: controller.tracer.block_threshold
     )
     dock = window.add_dock("Loop", panel, Qt.DockWidgetArea.RightDockWidgetArea, "loop_dock")
+    # Share the Code dock's place as a tab: the panel needs the height. Runs of the
+    # base-event-loop demos bring it to the front; Ctrl+L does it any time.
+    code_dock = window.findChild(QDockWidget, "code_dock")
+    if code_dock is not None:
+        window.tabifyDockWidget(dock, code_dock)  # the second one is the tab in front
+        panel.set_on_screen(False)
+    dock.visibilityChanged.connect(panel.set_on_screen)
     panel.timers.cancelRequested.connect(
         lambda timer_id: _intent(window, controller.cancel_timer, timer_id)
     )
@@ -366,10 +397,19 @@ def install(window) -> LoopAnatomyPanel:
     )
 
     def tick() -> None:
-        model.sample_ready(controller.scheduler, controller.tracer)
-        panel.refresh()
+        if panel.showing():  # a hidden tab costs nothing; the model keeps folding
+            model.sample_ready(controller.scheduler, controller.tracer)
+            panel.refresh()
 
     window.on_tick(tick)
+
+    def run_changed(what: str) -> None:
+        target = controller.target
+        demo = demos.find(target.key) if target is not None else None
+        if what == "run" and controller.running and demo is not None and demo.group == BASE_LOOP:
+            dock.raise_()
+
+    controller.on_change(run_changed)
 
     def show_panel() -> None:
         dock.show()
