@@ -21,6 +21,7 @@ import functools
 import itertools
 import os
 import threading
+from collections import deque
 from collections.abc import Callable
 from contextvars import Context
 
@@ -153,6 +154,9 @@ class OutsideWork:
         self._job_ids = itertools.count(1)
         self._proc_ids = itertools.count(1)
         self.jobs: dict[int, Job] = {}  # not yet settled
+        self._inbox: deque[tuple[Callable, tuple]] = deque()
+        self._inbox_lock = threading.Lock()
+        self._drain_pending = False
         self.processes: dict[int, ProcessRecord] = {}  # not yet exited or closed
 
     # -- executor jobs ----------------------------------------------------------------
@@ -164,23 +168,45 @@ class OutsideWork:
         self.jobs[job.id] = job
         self._busy(job, True)
         self._job_event(job, "submitted")
-        loop = self.loop
 
         def call(*call_args):
             with job.lock:
                 if job.abandoned:
                     return None  # its awaiter is gone and Stop dropped it: never start
                 job.started = True
-            _tell(loop, self._job_running, job, threading.current_thread().name)
+            self._tell(self._job_running, job, threading.current_thread().name)
             try:
                 result = func(*call_args)
             except BaseException as exc:
-                _tell(loop, self._job_ended, job, "failed", f"{type(exc).__name__}: {exc}")
+                self._tell(self._job_ended, job, "failed", f"{type(exc).__name__}: {exc}")
                 raise
-            _tell(loop, self._job_ended, job, "done", short_repr(result, 60))
+            self._tell(self._job_ended, job, "done", short_repr(result, 60))
             return result
 
         return job, call
+
+    def _tell(self, callback: Callable, *args) -> None:
+        """From a worker thread: have the loop thread run ``callback(*args)``.
+
+        Messages queue in an inbox and one ``call_soon_threadsafe`` drains them
+        all, so a burst of short jobs costs one wake-up of the loop, not two each.
+        """
+        with self._inbox_lock:
+            self._inbox.append((callback, args))
+            if self._drain_pending:
+                return
+            self._drain_pending = True
+        # RuntimeError: the loop closed while the thread worked; nobody is left to tell.
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        with self._inbox_lock:
+            messages = list(self._inbox)
+            self._inbox.clear()
+            self._drain_pending = False
+        for callback, args in messages:
+            callback(*args)
 
     def track(self, job: Job, future: asyncio.Future) -> None:
         future.add_done_callback(functools.partial(self._awaiter_done, job))
@@ -328,13 +354,6 @@ class OutsideWork:
                 return f"could not stop {what}: it ignored SIGTERM and SIGKILL"
         transport.close()  # release its pipes; the run that owned it is gone
         return f"{how} {what}, left running at Stop: exit code {record.exited.result()}"
-
-
-def _tell(loop, callback: Callable, *args) -> None:
-    """From a worker thread: run ``callback`` on the loop thread, if the loop still runs."""
-    # RuntimeError: the loop closed while the thread worked; nobody is left to tell.
-    with contextlib.suppress(RuntimeError):
-        loop.call_soon_threadsafe(callback, *args)
 
 
 def _short(text: str, limit: int = 48) -> str:

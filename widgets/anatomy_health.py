@@ -10,9 +10,10 @@ callback or task step that last held the loop too long and where
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -23,6 +24,7 @@ from app.task_model import TaskModel
 from widgets import theme
 
 RECENT_BLOCK = 5.0  # loop seconds a block warning stays red
+_MIN_REPAINT = 0.1  # real seconds between repaints
 
 
 def block_text(block: LoopBlocked) -> str:
@@ -50,6 +52,9 @@ class LoopHealthView(QWidget):
         self.clock = clock
         self.threshold = threshold
         self._version = -1
+        self._painted = 0.0
+        # Paints every pixel itself: Qt need not repaint what lies beneath.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setFixedHeight(theme.current().px(104))
         self.setAccessibleName("Loop health")
@@ -63,9 +68,14 @@ class LoopHealthView(QWidget):
         return QSize(420, self.height())
 
     def refresh(self) -> None:
-        # Samples age out of the window and banners fade, so repaint while running.
+        # Samples scroll and age out, so repaint while the clock runs, but at most
+        # ten times a second: a meter needs no more, and the loop it measures does.
+        wall = time.monotonic()
+        if wall - self._painted < _MIN_REPAINT:
+            return
         if self.model.version != self._version or not self.clock.paused:
             self._version = self.model.version
+            self._painted = wall
             self.update()
 
     def banner(self) -> tuple[str, str]:
@@ -153,14 +163,19 @@ class LoopHealthView(QWidget):
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
             f"{threshold * 1000:.0f} ms",
         )
-        bar_w = max(1.5, t.px(2))
+        # One drawLines call per colour: a busy loop fires hundreds of timers in 10 s.
+        bands: dict[int, list[QLineF]] = {0: [], 1: [], 2: []}
+        ok, slow = min(0.010, threshold / 2), threshold
+        bottom = area.bottom() - 1
         for when, late in self.model.lag_samples(now):
             x = area.left() + (1 - (now - when) / window) * area.width()
-            colour = self._lag_colour(late, threshold)
-            p.setPen(QPen(colour, bar_w))
-            p.drawLine(
-                QPointF(x, area.bottom() - 1), QPointF(x, min(area.bottom() - 2, y_of(late)))
-            )
+            band = 2 if late >= slow else (1 if late >= ok else 0)
+            bands[band].append(QLineF(x, bottom, x, min(bottom - 1, y_of(late))))
+        bar_w = max(1.5, t.px(2))
+        for band, state in ((0, "running"), (1, "ready"), (2, "failed")):
+            if bands[band]:
+                p.setPen(QPen(t.state_colour(state), bar_w))
+                p.drawLines(bands[band])
 
     def _paint_banner(self, p: QPainter, rect: QRect) -> None:
         t = theme.current()

@@ -52,6 +52,8 @@ class RowTable(QWidget):
         self._more = 0
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setAccessibleName(name)
+        # Paints every pixel itself: Qt need not repaint what lies beneath.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMouseTracking(True)
         self._fit()
 

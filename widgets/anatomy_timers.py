@@ -13,9 +13,21 @@ second later / earlier. The view emits intents and never touches the loop.
 from __future__ import annotations
 
 import math
+import time
 
-from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QKeyEvent, QMouseEvent, QPainter, QPen
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QStaticText,
+    QTransform,
+)
 from PySide6.QtWidgets import QDoubleSpinBox, QMenu, QSizePolicy, QToolTip, QWidget
 
 from app.clock import VirtualClock
@@ -26,6 +38,7 @@ from widgets import theme
 _TEXT_W = 176
 _DUE_W = 84
 _BUTTON_W = 24
+_COUNTDOWN_REPAINT = 1 / 15  # real seconds between countdown repaints
 _NICE = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600)
 
 
@@ -64,6 +77,11 @@ class TimerListView(QWidget):
         self._horizon = 1.0
         self._editor: QDoubleSpinBox | None = None
         self._editing: int | None = None
+        self._painted = 0.0
+        self._fonts: dict[tuple, QFont] = {}
+        self._texts: dict[tuple, QStaticText] = {}
+        # Paints every pixel itself: Qt need not repaint what lies beneath.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -140,7 +158,8 @@ class TimerListView(QWidget):
 
     # -- frame tick -------------------------------------------------------------------
     def refresh(self) -> None:
-        if self.model.version != self._version:
+        changed = self.model.version != self._version
+        if changed:
             self._version = self.model.version
             timers = self.model.live_timers()
             self._rows = timers[: self.max_rows]
@@ -154,7 +173,11 @@ class TimerListView(QWidget):
             now = self.clock.now()
             longest = max((r.remaining(now) for r in self._rows), default=0.0)
             self._horizon = nice_horizon(max(longest, 1.0))
-        if self._rows or self._drag is not None:
+        # Countdowns tick on between changes; 15 repaints a second look smooth and
+        # leave the loop (which shares this thread) the rest. Mouse input repaints at once.
+        wall = time.monotonic()
+        if changed or (self._rows and wall - self._painted >= _COUNTDOWN_REPAINT):
+            self._painted = wall
             self.update()
 
     # -- painting ----------------------------------------------------------------------
@@ -197,6 +220,34 @@ class TimerListView(QWidget):
             return f"scheduled by {name}", colour
         return "scheduled outside any task", None
 
+    def _font(self, size: float, bold: bool = False, mono: bool = False) -> QFont:
+        t = theme.current()
+        key = (size, bold, mono, t.scale)
+        font = self._fonts.get(key)
+        if font is None:
+            font = self._fonts[key] = t.font(size, bold=bold, mono=mono)
+        return font
+
+    def _static(self, text: str, font: QFont, width: int) -> QStaticText:
+        """Laid-out text, elided to ``width``: labels repeat every frame, so lay out once."""
+        key = (text, id(font), width)  # fonts come from self._fonts and live as long
+        static = self._texts.get(key)
+        if static is None:
+            if len(self._texts) > 512:
+                self._texts.clear()
+            shown = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, width)
+            static = self._texts[key] = QStaticText(shown)
+            static.setTextFormat(Qt.TextFormat.PlainText)
+            static.prepare(QTransform(), font)
+        return static
+
+    def _draw(self, p: QPainter, x: int, y: int, text: str, font: QFont, width: int, right=False):
+        static = self._static(text, font, width)
+        size = static.size()
+        left = x + width - size.width() if right else x
+        p.setFont(font)
+        p.drawStaticText(QPointF(left, y), static)
+
     def _paint_row(self, p: QPainter, row: TimerRow, rect: QRect, now: float, index: int) -> None:
         t = theme.current()
         if row.id == self._selected:
@@ -217,43 +268,31 @@ class TimerListView(QWidget):
             )
         areas = self._areas(rect)
         text = areas["text"]
-        half = rect.height() // 2
-        p.setFont(t.font(9.5, bold=True, mono=True))
+        half = rect.top() + rect.height() // 2
+        line_top = rect.top() + t.px(3)
+        line_bottom = half + t.px(1)
         p.setPen(t.colour("text"))
-        label = p.fontMetrics().elidedText(row.label, Qt.TextElideMode.ElideRight, text.width())
-        p.drawText(
-            QRect(text.left(), rect.top() + t.px(2), text.width(), half - t.px(2)),
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
-            label,
-        )
-        p.setFont(t.font(8.5))
+        self._draw(p, text.left(), line_top, row.label, self._font(9.5, True, True), text.width())
         p.setPen(colour if colour is not None else t.colour("dim_text"))
-        owner = p.fontMetrics().elidedText(owner, Qt.TextElideMode.ElideRight, text.width())
-        p.drawText(
-            QRect(text.left(), rect.top() + half, text.width(), half - t.px(2)),
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-            owner,
-        )
+        self._draw(p, text.left(), line_bottom, owner, self._font(8.5), text.width())
         remaining = row.remaining(now)
         dragging = self._drag is not None and self._drag[0] == row.id
         if dragging and self._drag_remaining is not None:
             remaining = self._drag_remaining
         self._paint_bar(p, areas["bar"], remaining, dragging)
         due = areas["due"]
-        p.setFont(t.font(9, bold=True))
+        # The countdown changes every frame: plain drawText, not the layout cache.
+        p.setFont(self._font(9, bold=True))
         p.setPen(t.colour("accent") if dragging else t.colour("text"))
         p.drawText(
-            QRect(due.left(), rect.top() + t.px(2), due.width(), half - t.px(2)),
+            QRect(due.left(), rect.top() + t.px(2), due.width(), half - rect.top() - t.px(2)),
             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
             f"in {remaining:.2f} s",
         )
-        p.setFont(t.font(8.5))
         p.setPen(t.colour("dim_text"))
         when = now + remaining if dragging else row.when
-        p.drawText(
-            QRect(due.left(), rect.top() + half, due.width(), half - t.px(2)),
-            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
-            f"at t={when:.2f}",
+        self._draw(
+            p, due.left(), line_bottom, f"at t={when:.2f}", self._font(8.5), due.width(), True
         )
         button = areas["button"].adjusted(0, t.px(7), 0, -t.px(7))
         on_button = hovering and self._hover[1] == "button"
@@ -261,8 +300,16 @@ class TimerListView(QWidget):
         p.setBrush(t.colour("grid") if on_button else Qt.BrushStyle.NoBrush)
         p.drawRoundedRect(button, t.px(4), t.px(4))
         p.setPen(t.state_colour("failed"))
-        p.setFont(t.font(9.5, bold=True))
-        p.drawText(button, Qt.AlignmentFlag.AlignCenter, "✕")
+        cross = self._static("✕", self._font(9.5, bold=True), button.width())
+        size = cross.size()
+        p.setFont(self._font(9.5, bold=True))
+        p.drawStaticText(
+            QPointF(
+                button.center().x() - size.width() / 2 + 1,
+                button.center().y() - size.height() / 2 + 1,
+            ),
+            cross,
+        )
 
     def _paint_bar(self, p: QPainter, bar: QRect, remaining: float, dragging: bool) -> None:
         t = theme.current()
