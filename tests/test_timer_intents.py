@@ -68,7 +68,7 @@ def test_moving_into_the_past_fires_now_and_nan_is_refused(headless_controller):
         await asyncio.sleep(0.5)
 
     c.loop.run_until_complete(start(c, main).main)
-    assert fired == [pytest.approx(1.0, abs=0.01)]
+    assert fired == [pytest.approx(1.0, abs=0.1)]  # "now": plus real time, under load
 
 
 def test_cancelling_a_sleeps_timer_cancels_the_sleep_instead_of_hanging_it(headless_controller):
@@ -94,5 +94,5 @@ def test_cancelling_a_sleeps_timer_cancels_the_sleep_instead_of_hanging_it(headl
     run = start(c, main)
     ended = c.loop.run_until_complete(run.main)
     assert seen == ["cancelled at the await"]
-    assert ended == pytest.approx(0.1, abs=0.01)
+    assert ended == pytest.approx(0.1, abs=0.1)  # at once, not after the 10 s sleep
     assert c.scheduler.timers() == []
