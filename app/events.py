@@ -114,7 +114,7 @@ class IoChannel(NamedTuple):
 
     t: float
     channel: int
-    kind: str  # "tcp" | "unix" | "pipe"
+    kind: str  # "tcp" | "unix" | "read pipe" | "write pipe"
     label: str
     state: str  # "open" | "closed"
     run: int | None = None

@@ -119,11 +119,11 @@ def short_name(qualname: str) -> str:
     return qualname.rsplit("<locals>.", 1)[-1]
 
 
-def describe_args(args: tuple, limit: int = 48) -> str:
+def describe_args(args: tuple, limit: int = 48, each: int = 24) -> str:
     """A callback's arguments as they would be written in a call, cut to ``limit``."""
     if not args:
         return ""
-    text = ", ".join(short_repr(a, 24) for a in args[:4])
+    text = ", ".join(short_repr(a, each) for a in args[:4])
     if len(args) > 4:
         text += ", …"
     return text if len(text) <= limit else text[: limit - 1] + "…"

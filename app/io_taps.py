@@ -206,13 +206,13 @@ class IoTaps:
         return transport
 
     def read_pipe_transport(self, make: Callable, pipe, protocol, waiter, extra):
-        channel = self._open("pipe", _pipe_label(pipe, protocol, "read"))
+        channel = self._open("read pipe", _pipe_label(pipe, protocol, "read"))
         transport = make(pipe, tap_protocol(protocol, channel), waiter, extra)
         self._channels[transport] = channel
         return transport
 
     def write_pipe_transport(self, loop, pipe, protocol, waiter, extra):
-        channel = self._open("pipe", _pipe_label(pipe, protocol, "write"))
+        channel = self._open("write pipe", _pipe_label(pipe, protocol, "write"))
         transport = TappedWritePipeTransport(
             loop, pipe, tap_protocol(protocol, channel), waiter, extra
         )

@@ -409,7 +409,7 @@ def describe_handle(handle) -> str:
     text = short_name(describe_callback(callback))
     if owner is not None and text.startswith("step "):
         return text
-    return f"{text}({describe_args(args)})"
+    return f"{text}({describe_args(args, limit=80, each=48)})"
 
 
 def _quantile(values: list[float], q: float) -> float:

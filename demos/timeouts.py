@@ -1,10 +1,10 @@
 """Timeouts: asyncio.timeout, rescheduling a deadline, and wait_for.
 
-``async with asyncio.timeout(1.0)`` schedules a timer; if the block is still
+``async with asyncio.timeout(1.5)`` schedules a timer; if the block is still
 running when it fires, the task is cancelled and the ``async with`` turns that
 into ``TimeoutError``. The deadline is a real timer in the loop's heap (it is in
-the Timers list as ``Timeout._on_timeout``): drag it there to give the slow
-download more time, or cancel it to remove the limit.
+the Loop panel's Timers list as ``Timeout._on_timeout``): pause, then drag it
+there to give the slow download more time, or cancel it to remove the limit.
 
 ``cm.reschedule(when)`` moves the deadline from code, and ``asyncio.wait_for``
 is the older function form of the same idea.

@@ -126,7 +126,8 @@ class LoopHealthView(QWidget):
         p.setPen(t.colour("dim_text"))
         p.setFont(t.font(8.5))
         rate = f"{self.model.callback_rate:,.0f} callbacks/s"
-        p.drawText(top, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, rate)
+        if x + p.fontMetrics().horizontalAdvance(rate) < top.right():  # only if it fits
+            p.drawText(top, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, rate)
         spark = QRectF(pad, t.px(28), self.width() - 2 * pad, t.px(38))
         self._paint_sparkline(p, spark, now, threshold, stats.worst)
         self._paint_banner(p, QRect(pad, t.px(72), self.width() - 2 * pad, t.px(26)))

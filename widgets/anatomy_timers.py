@@ -121,7 +121,10 @@ class TimerListView(QWidget):
 
     def _areas(self, rect: QRect) -> dict[str, QRect]:
         t = theme.current()
-        text = QRect(rect.left() + t.px(12), rect.top(), t.px(_TEXT_W), rect.height())
+        # The label column gives way first on a narrow panel, so the bar stays usable.
+        room = rect.width() - t.px(12 + _DUE_W + _BUTTON_W + 6 + 6 + 20)
+        text_w = max(t.px(60), min(t.px(_TEXT_W), int(room * 0.55)))
+        text = QRect(rect.left() + t.px(12), rect.top(), text_w, rect.height())
         button = QRect(
             rect.right() - t.px(_BUTTON_W) - t.px(6), rect.top(), t.px(_BUTTON_W), rect.height()
         )
@@ -189,11 +192,13 @@ class TimerListView(QWidget):
         if not self._rows:
             p.setPen(t.colour("dim_text"))
             p.setFont(t.font(9))
-            p.drawText(
-                self.rect().adjusted(t.px(12), 0, -t.px(6), 0),
-                Qt.AlignmentFlag.AlignVCenter,
+            area = self.rect().adjusted(t.px(12), 0, -t.px(6), 0)
+            text = p.fontMetrics().elidedText(
                 "No timers. call_later, call_at and every sleep add one here.",
+                Qt.TextElideMode.ElideRight,
+                area.width(),
             )
+            p.drawText(area, Qt.AlignmentFlag.AlignVCenter, text)
             return
         now = self.clock.now()
         for index, row in enumerate(self._rows):

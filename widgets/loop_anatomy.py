@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QDockWidget,
     QFrame,
-    QHBoxLayout,
-    QLabel,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -37,6 +36,8 @@ from widgets.anatomy_health import LoopHealthView
 from widgets.anatomy_rows import Column, Line, RowTable
 from widgets.anatomy_timers import TimerListView
 
+# Demos outside "The base event loop" whose lesson is in this panel too.
+PANEL_DEMOS = {"timeouts"}
 GLOW_SECONDS = 0.8  # how long a connection row stays lit after bytes cross it
 _RECENT_JOBS = 4
 
@@ -50,29 +51,51 @@ def size_text(nbytes: int) -> str:
 
 
 class SectionHeader(QWidget):
+    """A section's title and count on the left, a hint on the right that gives way
+    (elides) when the panel is narrow, e.g. in presentation mode."""
+
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = title
-        self.label = QLabel()
-        self.hint = QLabel()
-        self.hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 8, 10, 2)
-        layout.addWidget(self.label)
-        layout.addStretch(1)
-        layout.addWidget(self.hint)
-        self._shown: tuple[str, str, bool] | None = None
-        self.set_text("", "")
+        self.count = ""
+        self.hint = ""
+        self.warn = False
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(theme.current().px(30))
+
+    def sizeHint(self) -> QSize:
+        return QSize(200, self.height())
 
     def set_text(self, count: str, hint: str, warn: bool = False) -> None:
-        if self._shown == (count, hint, warn):
+        if (self.count, self.hint, self.warn) == (count, hint, warn):
             return
-        self._shown = (count, hint, warn)
+        self.count, self.hint, self.warn = count, hint, warn
+        self.update()
+
+    def text(self) -> str:
+        return f"{self.title} · {self.count} — {self.hint}"
+
+    def paintEvent(self, event) -> None:
         t = theme.current()
-        extra = f" <span style='color:{t.dim_text}'>· {count}</span>" if count else ""
-        self.label.setText(f"<b>{self.title}</b>{extra}")
-        colour = t.state_colours["failed"] if warn else t.dim_text
-        self.hint.setText(f"<span style='color:{colour}; font-size:small'>{hint}</span>")
+        p = QPainter(self)
+        area = self.rect().adjusted(t.px(10), t.px(6), -t.px(10), 0)
+        align = Qt.AlignmentFlag.AlignVCenter
+        p.setFont(t.font(10, bold=True))
+        p.setPen(t.colour("text"))
+        p.drawText(area, align | Qt.AlignmentFlag.AlignLeft, self.title)
+        x = area.left() + p.fontMetrics().horizontalAdvance(self.title)
+        if self.count:
+            p.setFont(t.font(10))
+            p.setPen(t.colour("dim_text"))
+            count = f" · {self.count}"
+            p.drawText(area.adjusted(x - area.left(), 0, 0, 0), align, count)
+            x += p.fontMetrics().horizontalAdvance(count)
+        p.setFont(t.font(8.5))
+        p.setPen(t.state_colour("failed") if self.warn else t.colour("dim_text"))
+        room = area.right() - x - t.px(12)
+        if room > t.px(30):
+            hint = p.fontMetrics().elidedText(self.hint, Qt.TextElideMode.ElideRight, room)
+            p.drawText(area, align | Qt.AlignmentFlag.AlignRight, hint)
 
 
 class LoopAnatomyPanel(QScrollArea):
@@ -255,9 +278,8 @@ class LoopAnatomyPanel(QScrollArea):
         preview = f"{arrow} {row.preview}" if row.preview else ""
         state = "open" if row.open else "closed"
         # A pipe only goes one way: leave its other column empty.
-        one_way = row.kind == "pipe"
-        down = f"↓{size_text(row.bytes_in)}" if row.bytes_in or not one_way else ""
-        up = f"↑{size_text(row.bytes_out)}" if row.bytes_out or not one_way else ""
+        down = f"↓{size_text(row.bytes_in)}" if row.kind != "write pipe" else ""
+        up = f"↑{size_text(row.bytes_out)}" if row.kind != "read pipe" else ""
         return Line(
             (row.label, down, up, preview),
             colours=(None, t.state_colour("sleep"), t.state_colour("cancelled"), None),
@@ -406,7 +428,8 @@ def install(window) -> LoopAnatomyPanel:
     def run_changed(what: str) -> None:
         target = controller.target
         demo = demos.find(target.key) if target is not None else None
-        if what == "run" and controller.running and demo is not None and demo.group == BASE_LOOP:
+        wanted = demo is not None and (demo.group == BASE_LOOP or demo.key in PANEL_DEMOS)
+        if what == "run" and controller.running and wanted:
             dock.raise_()
 
     controller.on_change(run_changed)
