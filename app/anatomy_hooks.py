@@ -42,8 +42,12 @@ class AnatomyHooks:
         number = fd if isinstance(fd, int) else fd.fileno()
         if added:
             label, channel = describe_watch(self.io_taps, number, callback, args)
+            if getattr(callback, "__name__", "") == "_accept_connection":
+                self.io_taps.listening(number, label, args)
         else:
             label, channel = "", None
+            if kind == "read":
+                self.io_taps.stopped_listening(number)
         self.events.emit(IoWatch(self.clock.now(), number, kind, added, label, channel))
 
     def _in_context(self, register, fd, callback, args):

@@ -169,12 +169,30 @@ class IoTaps:
         self._now = now
         self._ids = itertools.count(1)
         self._channels: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._listeners: dict[int, tuple[object, str, int | None]] = {}  # fd -> server
 
     def channel_for(self, transport: object) -> Channel | None:
         try:
             return self._channels.get(transport)
         except TypeError:  # not weak-referenceable: not one of ours
             return None
+
+    def listening(self, fd: int, label: str, args: tuple) -> None:
+        """A server started listening on ``fd`` (``_accept_connection``'s args hold it)."""
+        server = args[3] if len(args) > 3 else None
+        if server is not None:
+            self._listeners[fd] = (server, label, RUN_ID.get())
+
+    def stopped_listening(self, fd: int) -> None:
+        self._listeners.pop(fd, None)
+
+    def open_servers(self, run_id: int) -> list[tuple[object, str]]:
+        """Servers a run started that still listen."""
+        return [
+            (server, label)
+            for server, label, run in list(self._listeners.values())
+            if run == run_id and server.is_serving()
+        ]
 
     def open_transports(self, run_id: int) -> list[tuple[object, Channel]]:
         """Transports a run opened that are still open."""

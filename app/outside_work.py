@@ -276,9 +276,9 @@ class OutsideWork:
             return
         code = record.transport.get_returncode() if record.transport is not None else None
         record.exited.set_result(code)
-        self.processes.pop(record.id, None)
-        self.loop._external_jobs -= 1
-        self._process_event(record, "exited", code)
+        if self.processes.pop(record.id, None) is not None:  # it was announced as running
+            self.loop._external_jobs -= 1
+            self._process_event(record, "exited", code)
 
     def _process_event(self, record: ProcessRecord, state: str, code: int | None) -> None:
         self._emit(
@@ -328,6 +328,9 @@ class OutsideWork:
                         "threads cannot be stopped, it will finish in the background"
                     )
         taps = getattr(self.loop, "io_taps", None)
+        for server, label in taps.open_servers(run_id) if taps is not None else ():
+            server.close()
+            reports.append(f"stopped {label}, left open at Stop")
         for transport, channel in taps.open_transports(run_id) if taps is not None else ():
             transport.close()
             reports.append(f"closed {channel.label}, left open at Stop")

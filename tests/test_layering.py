@@ -27,6 +27,16 @@ CORE_MODULES = [
     "app.loop_model",
     "demos",
     "demos.countdown",
+    "demos.callouts",
+    "demos.echo_protocol",
+    "demos.echo_streams",
+    "demos.subprocess_pipes",
+    "demos.thread_pool",
+    "demos.results_exceptions",
+    "demos.cancellation",
+    "demos.gather_wait_taskgroup",
+    "demos.producer_consumer",
+    "demos.timeouts",
     "demos.stage",
 ]
 

@@ -242,3 +242,39 @@ def test_stop_terminates_a_child_and_joins_a_thread_the_run_left(headless_contro
     assert [e.state for e in of(loop, ExecutorJob)][-1] == "done"
     assert run.main.cancelled()
     assert loop.outside.processes == {} and loop.outside.jobs == {}
+
+
+def test_stop_closes_connections_the_run_left_open(headless_controller):
+    c = headless_controller
+    loop = c.loop
+
+    async def handle(reader, writer):
+        await reader.read()  # until the other end closes
+
+    async def leaky():
+        # Connects and never closes; Stop cancels the task but the socket stays.
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"left open")
+        await asyncio.sleep(3600)
+
+    c.start(Target("leaky", "Leaky", __file__, leaky))
+
+    async def stop_when_connected():
+        while not [e for e in of(loop, IoData) if e.direction == "in"]:
+            await asyncio.sleep(0.01)
+        await c.stop()
+        await asyncio.sleep(0.05)  # let the closed transports report connection_lost
+
+    loop.run_until_complete(asyncio.wait_for(stop_when_connected(), 10))
+    notes = [e.text for e in of(loop, SessionEvent) if "left open at Stop" in e.text]
+    assert any(n.startswith("■ closed client :") for n in notes), notes
+    assert any(n.startswith("■ stopped listening on 127.0.0.1:") for n in notes), notes
+    watched = {}
+    for e in of(loop, IoWatch):
+        watched[(e.fd, e.kind)] = e.added
+    assert sum(watched.values()) == 1  # only the loop's self-pipe is still watched
+    opened = {e.channel for e in of(loop, IoChannel) if e.state == "open"}
+    closed = {e.channel for e in of(loop, IoChannel) if e.state == "closed"}
+    assert opened == closed  # both ends of the connection are closed now
