@@ -1,5 +1,9 @@
 """Three ways to run tasks together: gather, wait and TaskGroup.
 
+All three run several awaitables at once and wait for them; they differ in what
+you get back and in what happens when one of them fails. Each part below uses
+``fetch`` tasks that sleep, and one that raises ``LookupError``.
+
 * ``asyncio.gather(*aws)`` returns the results in the order you passed them, not
   the order they finish. One failure raises at once (the others keep running);
   with ``return_exceptions=True`` failures come back as values instead.

@@ -1,6 +1,10 @@
 """Results and exceptions travel up an await chain, one level at a time.
 
-The tutorial's four bullets, in one task three levels deep:
+One task, three levels deep: ``main`` awaits ``double``, which awaits
+``read_sensor``, which awaits a Future that a callback completes later. A
+``return`` becomes the value of the ``await`` one level up; a ``raise`` leaves
+its level and is raised at the ``await`` above it, level after level, until
+something catches it. The tutorial's four bullets, one by one:
 
 * ``value = await future``: ``read_sensor`` parks on a Future until a callback
   (standing in for I/O) sets its result, or sets an exception instead;

@@ -2,6 +2,8 @@
 
 ``crunch`` stands for blocking work: a slow library call, a big computation, a
 ``time.sleep``. A ``ticker`` task wakes every 50 ms and records how late it was.
+Called in the loop, ``crunch`` freezes everything; run in a thread pool, the
+loop keeps ticking.
 
 1. ``main`` calls ``crunch`` directly. The loop runs one thing at a time, so for
    the whole call nothing else runs: the ticker stalls, the window freezes, the
