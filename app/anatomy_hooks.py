@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextvars
 from asyncio import selector_events
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from app.events import IoWatch
@@ -107,7 +108,8 @@ class AnatomyHooks:
     def run_in_executor(self, executor, func, *args: Any):
         if not self.tracing:
             return super().run_in_executor(executor, func, *args)
-        job, call = self.outside.submit(func, args)
+        in_thread = not isinstance(executor, ProcessPoolExecutor)
+        job, call = self.outside.submit(func, args, in_thread)
         future = super().run_in_executor(executor, call, *args)
         self.outside.track(job, future)
         return future

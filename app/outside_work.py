@@ -160,14 +160,22 @@ class OutsideWork:
         self.processes: dict[int, ProcessRecord] = {}  # not yet exited or closed
 
     # -- executor jobs ----------------------------------------------------------------
-    def submit(self, func: Callable, args: tuple) -> tuple[Job, Callable]:
-        """Record a job and return it with the callable to hand to the executor."""
+    def submit(self, func: Callable, args: tuple, in_thread: bool = True) -> tuple[Job, Callable]:
+        """Record a job and return it with the callable to hand to the executor.
+
+        ``in_thread=False`` (a process pool): the function must reach the worker
+        pickled, so it goes unwrapped and the job is only seen to start and end.
+        """
         job = Job(
             next(self._job_ids), job_name(func, args), self._scheduler.current_task_id, RUN_ID.get()
         )
         self.jobs[job.id] = job
         self._busy(job, True)
+        if not in_thread:
+            job.thread = "process pool"
         self._job_event(job, "submitted")
+        if not in_thread:
+            return job, func
 
         def call(*call_args):
             with job.lock:
@@ -212,6 +220,17 @@ class OutsideWork:
         future.add_done_callback(functools.partial(self._awaiter_done, job))
 
     def _awaiter_done(self, job: Job, future: asyncio.Future) -> None:
+        if job.thread == "process pool" and not job.ended:
+            # No wrapper reports from a worker process: the future is all we see.
+            if future.cancelled():
+                outcome, detail = "cancelled", ""
+            elif future.exception() is not None:
+                error = future.exception()
+                outcome, detail = "failed", f"{type(error).__name__}: {error}"
+            else:
+                outcome, detail = "done", short_repr(future.result(), 60)
+            self._job_ended(job, outcome, detail)
+            return
         if not future.cancelled() or job.ended:
             return
         with job.lock:

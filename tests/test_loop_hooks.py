@@ -278,3 +278,20 @@ def test_stop_closes_connections_the_run_left_open(headless_controller):
     opened = {e.channel for e in of(loop, IoChannel) if e.state == "open"}
     closed = {e.channel for e in of(loop, IoChannel) if e.state == "closed"}
     assert opened == closed  # both ends of the connection are closed now
+
+
+def test_process_pool_jobs_run_unwrapped_and_are_still_reported(headless):
+    from concurrent.futures import ProcessPoolExecutor
+
+    async def main():
+        with ProcessPoolExecutor(1) as pool:
+            return await headless.run_in_executor(pool, pow, 2, 10)
+
+    assert headless.run_until_complete(main()) == 1024  # a closure would not pickle
+    jobs = of(headless, ExecutorJob)
+    assert [(e.function, e.state) for e in jobs] == [
+        ("pow(2, 10)", "submitted"),
+        ("pow(2, 10)", "done"),
+    ]
+    assert jobs[-1].thread == "process pool" and jobs[-1].detail == "1024"
+    assert headless._external_jobs == 0
