@@ -7,6 +7,7 @@
 2. Executor jobs: 2,000 no-op run_in_executor calls, traced vs untraced vs plain.
 3. The Loop panel's frame: window.tick() and the repaint it causes, with the
    panel hidden (tab behind Code) and shown, with 10 and 500 live timers.
+4. How late a 50 ms ticker fires in the running app, panel hidden vs shown.
 
 Prints times and ratios; nothing here asserts, because timings belong in a
 benchmark, not in a test.
@@ -173,8 +174,53 @@ def bench_panel() -> None:
         loop.close()
 
 
+def bench_lag(seconds: float = 3.0) -> None:
+    """How late a 50 ms ticker fires in the real app loop, panel hidden vs shown."""
+    from PySide6.QtWidgets import QDockWidget
+
+    from app.controller import Controller
+    from app.gui import drain, make_application
+    from app.main_window import MainWindow
+    from app.qt_loop import TracingLoop
+    from app.run import Target
+
+    app = make_application()
+    print(f"4) a 50 ms ticker for {seconds:g} s in the running app (qasync), lateness")
+    results = {}
+    for shown in (False, True):
+        loop = TracingLoop(app)
+        asyncio.set_event_loop(loop)
+        controller = Controller(loop, capture_output=False)
+        window = MainWindow(controller, None)
+        window.resize(1500, 950)
+        window.show()
+        window.findChild(QDockWidget, "loop_dock" if shown else "code_dock").raise_()
+        late: list[float] = []
+
+        async def main(late=late):
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + seconds
+            while loop.time() < deadline:
+                due = loop.time() + 0.05
+                await asyncio.sleep(0.05)
+                late.append(loop.time() - due)
+
+        run = controller.start(Target("ticker", "Ticker", __file__, main))
+        loop.run_until_complete(run.main)
+        window.close()
+        drain(loop, controller)
+        late.sort()
+        results[shown] = (late[len(late) // 2], late[int(len(late) * 0.99)])
+    for shown, (p50, p99) in results.items():
+        name = "shown " if shown else "hidden"
+        print(f"   panel {name}  p50 {p50 * 1000:5.1f} ms   p99 {p99 * 1000:5.1f} ms")
+    ratio = results[True][1] / max(results[False][1], 1e-6)
+    print(f"   p99 shown / hidden: x{ratio:.2f}")
+
+
 if __name__ == "__main__":
     bench_io()
     bench_jobs()
     if "--no-gui" not in sys.argv:
         bench_panel()
+        bench_lag()
