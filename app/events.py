@@ -143,10 +143,14 @@ class ExecutorJob(NamedTuple):
     job: int
     function: str
     state: str
-    thread: str  # the worker thread's name once one took the job
+    thread: str  # the worker thread's name once one took the job (or PROCESS_POOL)
     task: int | None  # the task that submitted it (and, as a rule, awaits it)
     run: int | None = None
     detail: str = ""  # the result or exception, once it ended
+
+
+# ExecutorJob.thread for a job sent to a ProcessPoolExecutor: no thread of ours runs it.
+PROCESS_POOL = "process pool"
 
 
 class Subprocess(NamedTuple):

@@ -18,6 +18,7 @@ from contextvars import Context
 from dataclasses import dataclass
 
 from app.events import (
+    PROCESS_POOL,
     Event,
     ExecutorJob,
     IoChannel,
@@ -378,7 +379,7 @@ class LoopModel:
         busy: dict[str, JobRow] = {}
         seen: dict[str, None] = {}
         for row in sorted(self.jobs.values(), key=lambda r: r.id):
-            if row.thread:
+            if row.thread and row.thread != PROCESS_POOL:
                 seen[row.thread] = None
                 if row.state in ("running", "abandoned"):
                     busy[row.thread] = row

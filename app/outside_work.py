@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from contextvars import Context
 
-from app.events import Event, ExecutorJob, SessionEvent, Subprocess
+from app.events import PROCESS_POOL, Event, ExecutorJob, SessionEvent, Subprocess
 from app.introspect import describe_args, short_name, short_repr
 from app.scheduler import RUN_ID
 
@@ -172,7 +172,7 @@ class OutsideWork:
         self.jobs[job.id] = job
         self._busy(job, True)
         if not in_thread:
-            job.thread = "process pool"
+            job.thread = PROCESS_POOL
         self._job_event(job, "submitted")
         if not in_thread:
             return job, func
@@ -220,7 +220,7 @@ class OutsideWork:
         future.add_done_callback(functools.partial(self._awaiter_done, job))
 
     def _awaiter_done(self, job: Job, future: asyncio.Future) -> None:
-        if job.thread == "process pool" and not job.ended:
+        if job.thread == PROCESS_POOL and not job.ended:
             # No wrapper reports from a worker process: the future is all we see.
             if future.cancelled():
                 outcome, detail = "cancelled", ""

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 import demos
 from app.clock import VirtualClock
 from app.controller import IntentError
+from app.events import PROCESS_POOL
 from app.loop_model import ChannelRow, JobRow, LoopModel, ProcessRow
 from app.task_model import TaskModel
 from demos import BASE_LOOP
@@ -297,7 +298,7 @@ class LoopAnatomyPanel(QScrollArea):
                 continue
             lines.append(self._job_line(job, name, now))
         for job in self.model.queued_jobs():
-            lines.append(self._job_line(job, "queued", now))
+            lines.append(self._job_line(job, job.thread or "queued", now))
         # Idle workers matter only while the pool has work; a finished demo may
         # have shut its pool down, and we cannot tell.
         idle = [name for name, job in self.model.workers() if job is None] if lines else []
@@ -329,7 +330,9 @@ class LoopAnatomyPanel(QScrollArea):
 
     def _job_line(self, job: JobRow, thread: str, now: float) -> Line:
         t = theme.current()
-        if job.state == "submitted":
+        if job.state == "submitted" and job.thread == PROCESS_POOL:
+            state, colour = "in a process", t.state_colour("running")
+        elif job.state == "submitted":
             state, colour = "queued", t.state_colour("ready")
         elif job.state == "abandoned":
             state, colour = "orphaned", t.state_colour("cancelled")
