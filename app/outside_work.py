@@ -320,7 +320,8 @@ class OutsideWork:
         children = [r for r in self.processes.values() if r.run == run_id]
         for record in children:
             reports.append(await self._stop_child(record, grace))
-        jobs = [j for j in list(self.jobs.values()) if j.run == run_id]
+        # A process pool's jobs are its own to cancel or finish; we only watch them.
+        jobs = [j for j in list(self.jobs.values()) if j.run == run_id and j.thread != PROCESS_POOL]
         for job in jobs:
             with job.lock:
                 queued = not job.started

@@ -295,3 +295,32 @@ def test_process_pool_jobs_run_unwrapped_and_are_still_reported(headless):
     ]
     assert jobs[-1].thread == "process pool" and jobs[-1].detail == "1024"
     assert headless._external_jobs == 0
+
+
+def test_stop_kills_a_child_that_ignores_sigterm(headless_controller):
+    c = headless_controller
+    loop = c.loop
+    stubborn = (
+        "import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('ready', flush=True); time.sleep(30)"
+    )
+
+    async def careless():
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", stubborn, stdout=asyncio.subprocess.PIPE
+        )
+        await proc.stdout.readline()  # SIGTERM is ignored from here on
+        await asyncio.sleep(3600)
+
+    c.start(Target("stubborn", "Stubborn child", __file__, careless))
+
+    async def stop_when_ready():
+        while not [e for e in of(loop, IoData) if e.preview == "ready\\n"]:
+            await asyncio.sleep(0.01)
+        await c.stop()
+
+    loop.run_until_complete(asyncio.wait_for(stop_when_ready(), 10))
+    exits = [e.returncode for e in of(loop, Subprocess) if e.state == "exited"]
+    assert exits == [-9]
+    notes = [e.text for e in of(loop, SessionEvent)]
+    assert any(n.startswith("■ killed pid") and "exit code -9" in n for n in notes), notes
