@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from app.clock import VirtualClock
 from app.events import LoopBlocked
@@ -58,11 +58,20 @@ class LoopHealthView(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setFixedHeight(theme.current().px(104))
         self.setAccessibleName("Loop health")
-        self.setToolTip(
-            "Lag: how late timers fire (p50 / p99 / worst over the last 10 s of loop time).\n"
-            "A callback or task step that runs longer than the threshold freezes\n"
-            "everything else; the banner names it and the line it was on."
-        )
+
+    def event(self, event) -> bool:
+        if event.type() == event.Type.ToolTip:
+            # The banner may be elided: the tooltip carries it whole.
+            _kind, banner = self.banner()
+            QToolTip.showText(
+                event.globalPos(),
+                f"{banner}\n\nLag: how late timers fire (p50 / p99 / worst over the last\n"
+                "10 s of loop time). A callback or task step that runs longer than the\n"
+                "threshold freezes everything else; the banner names it and its line.",
+                self,
+            )
+            return True
+        return super().event(event)
 
     def sizeHint(self) -> QSize:
         return QSize(420, self.height())
