@@ -147,3 +147,13 @@ def test_describe_handle_sees_through_qasyncs_notifier_wrapper(headless):
         Loop()._QEventLoop__notifier_cb_wrapper, ({}, None, 7, _read_ready, ()), headless
     )
     assert describe_handle(handle) == "_read_ready() (fd 7 ready)"
+
+
+def test_arguments_are_described_cheaply_whatever_their_size():
+    from app.introspect import describe_args
+
+    big = list(range(1_000_000))
+    assert (
+        describe_args((big, "a" * 100, 3, None)) == "<list>, 'aaaaaaaaaaaaaaaaaaaaaaaa…', 3, None"
+    )
+    assert describe_args(("hi", b"x", 1.5)) == "'hi', b'x', 1.5"
