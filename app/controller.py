@@ -243,6 +243,38 @@ class Controller:
         self.loop._wake()
         return task
 
+    # -- timer intents ------------------------------------------------------------
+    def _live_timer(self, timer_id: int):
+        entry = self.scheduler.timer(timer_id)
+        if entry is None or entry.handle.cancelled():
+            raise IntentError("that timer has already fired or been cancelled")
+        return entry
+
+    def cancel_timer(self, timer_id: int) -> None:
+        """Cancel a scheduled TimerHandle so its callback never runs.
+
+        A sleep's timer is different: cancelling only the handle would leave the
+        sleeping task waiting forever, so its sleep is cancelled instead and the
+        task gets ``CancelledError`` at its ``await`` (asyncio then drops the handle).
+        """
+        entry = self._live_timer(timer_id)
+        if entry.sleep_future is not None and not entry.sleep_future.done():
+            entry.sleep_future.cancel()
+        else:
+            entry.handle.cancel()
+        self.loop._wake()
+
+    def move_timer(self, timer_id: int, when: float) -> None:
+        """Reschedule the real TimerHandle to fire at loop time ``when`` (never in the past)."""
+        if not when == when:  # NaN
+            raise IntentError("a timer's due time must be a number of seconds")
+        entry = self._live_timer(timer_id)
+        try:
+            self.scheduler.move_timer(entry, max(when, self.clock.now()))
+        except ValueError as exc:
+            raise IntentError(f"that timer cannot move: {exc}") from exc
+        self.loop._wake()
+
     # -- clock intents ----------------------------------------------------------
     def _clock_changed(self) -> None:
         self.events.emit(ClockChanged(self.clock.now(), self.clock.paused, self.clock.speed))

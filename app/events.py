@@ -71,6 +71,8 @@ class TimerScheduled(NamedTuple):
     callback: str
     task: int | None  # the task whose step scheduled it, if any
     sleeper: int | None  # the task parked on it, when it is an asyncio.sleep timer
+    run: int | None = None  # the demo/script run that scheduled it; None for the app's own
+    args: str = ""  # the callback's arguments, briefly (empty for sleeps)
 
 
 class TimerMoved(NamedTuple):
@@ -97,6 +99,74 @@ class LoopBlocked(NamedTuple):
     wall: float
     file: str
     line: int
+
+
+class IoWatch(NamedTuple):
+    """The loop started (``added``) or stopped watching ``fd`` for reading or writing."""
+
+    t: float
+    fd: int
+    kind: str  # "read" | "write"
+    added: bool
+    label: str  # what the fd is, e.g. "listening on 127.0.0.1:40521" or "self-pipe"
+    channel: int | None  # the transport (IoChannel) behind the fd, if any
+
+
+class IoChannel(NamedTuple):
+    """A transport (a socket connection or a pipe) opened or closed."""
+
+    t: float
+    channel: int
+    kind: str  # "tcp" | "unix" | "read pipe" | "write pipe"
+    label: str
+    state: str  # "open" | "closed"
+    run: int | None = None
+
+
+class IoData(NamedTuple):
+    """Bytes crossing a transport: received from (``in``) or written to (``out``) it."""
+
+    t: float
+    channel: int
+    direction: str  # "in" | "out"
+    nbytes: int
+    preview: str  # the first bytes, escaped, for display
+
+
+class ExecutorJob(NamedTuple):
+    """A call handed to a thread pool with ``run_in_executor``, at each change of state.
+
+    ``submitted`` (queued) -> ``running`` (a worker took it) -> ``done`` or ``failed``
+    (the worker finished). ``cancelled``: its awaiter gave up before a worker took it,
+    so it never runs. ``abandoned``: its awaiter gave up while it ran; a thread
+    cannot be stopped, so the call runs on and still ends with ``done``/``failed``.
+    """
+
+    t: float
+    job: int
+    function: str
+    state: str
+    thread: str  # the worker thread's name once one took the job (or PROCESS_POOL)
+    task: int | None  # the task that submitted it (and, as a rule, awaits it)
+    run: int | None = None
+    detail: str = ""  # the result or exception, once it ended
+
+
+# ExecutorJob.thread for a job sent to a ProcessPoolExecutor: no thread of ours runs it.
+PROCESS_POOL = "process pool"
+
+
+class Subprocess(NamedTuple):
+    """A child process the loop started (``running``) and its exit (``exited``)."""
+
+    t: float
+    proc: int  # Coroscope's id for it (pids get reused)
+    pid: int
+    command: str
+    state: str  # "running" | "exited"
+    returncode: int | None  # negative: killed by that signal
+    task: int | None  # the task that started it
+    run: int | None = None
 
 
 class Output(NamedTuple):
@@ -130,6 +200,11 @@ Event = (
     | TimerCancelled
     | TimerFired
     | LoopBlocked
+    | IoWatch
+    | IoChannel
+    | IoData
+    | ExecutorJob
+    | Subprocess
     | Output
     | ClockChanged
     | SessionEvent

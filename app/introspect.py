@@ -175,6 +175,35 @@ def describe_callback(callback: object) -> str:
     return type(callback).__name__
 
 
+def short_name(qualname: str) -> str:
+    """``main.<locals>.say`` reads as ``say``: the enclosing function is noise in a list."""
+    return qualname.rsplit("<locals>.", 1)[-1]
+
+
+def brief_arg(value: object, limit: int = 24) -> str:
+    """An argument in a few characters, at a cost that never grows with its size.
+
+    Called while scheduling, so no full ``repr`` of a big list or of a Future (whose
+    repr walks its callbacks): plain values are shown, anything else by type.
+    """
+    if isinstance(value, (str, bytes)):
+        text = repr(value[:limit])
+        return text if len(value) <= limit else text[:-1] + "…" + text[-1]
+    if value is None or isinstance(value, (bool, int, float)):
+        return short_repr(value, limit)
+    return f"<{type(value).__name__}>"
+
+
+def describe_args(args: tuple, limit: int = 48, each: int = 24) -> str:
+    """A callback's arguments as they would be written in a call, cut to ``limit``."""
+    if not args:
+        return ""
+    text = ", ".join(brief_arg(a, each) for a in args[:4])
+    if len(args) > 4:
+        text += ", …"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def short_repr(value: object, limit: int = 80) -> str:
     try:
         text = repr(value)

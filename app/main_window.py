@@ -31,6 +31,7 @@ from widgets import record_feature, theme
 from widgets.code_view import CodeView
 from widgets.console_view import ConsoleView
 from widgets.gallery import DemoGallery
+from widgets.loop_anatomy import install as install_loop_anatomy
 from widgets.stages import StageHost
 from widgets.task_lanes import TaskLanesView
 
@@ -38,6 +39,7 @@ from widgets.task_lanes import TaskLanesView
 FEATURES: list[Callable[[MainWindow], None]] = [
     classroom.install,
     record_feature.install,
+    install_loop_anatomy,
 ]
 
 FRAME_MS = 33  # ~30 fps: smooth rings without burning a core

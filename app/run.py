@@ -149,6 +149,11 @@ class Run:
                 if not task.cancelled():
                     task.exception()  # mark retrieved: the lane already shows it
             stubborn = [t.get_name() for t in pending]
+        # Children, threads and connections the run left behind: terminate, join,
+        # close, and say so in the console.
+        outside = getattr(self.loop, "outside", None)
+        if outside is not None:
+            await outside.reap(self.id, grace)
         self.loop.scheduler.cancel_run(self.id)  # type: ignore[attr-defined]
         return stubborn
 

@@ -23,7 +23,7 @@ from contextvars import ContextVar
 
 from app.clock import VirtualClock
 from app.events import Event, TimerCancelled, TimerFired, TimerMoved, TimerScheduled
-from app.introspect import describe_callback
+from app.introspect import describe_args, describe_callback
 
 # Which run (one demo or script session) scheduled a task or timer. Tasks copy
 # their creator's context, so everything a run starts carries its id.
@@ -112,8 +112,18 @@ class Scheduler:
         self._push_heap(entry)
         if self.emit is not None:
             entry.label = describe_callback(callback)
+            args = "" if entry.sleep_future is not None else describe_args(handle._args)
             self.emit(
-                TimerScheduled(now, entry.id, entry.when, entry.label, entry.task, entry.sleeper)
+                TimerScheduled(
+                    now,
+                    entry.id,
+                    entry.when,
+                    entry.label,
+                    entry.task,
+                    entry.sleeper,
+                    entry.run,
+                    args,
+                )
             )
         return entry
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from typing import Any
 
+from app.anatomy_hooks import AnatomyHooks
 from app.clock import VirtualClock
 from app.events import EventLog
 from app.scheduler import Scheduler
@@ -29,7 +30,7 @@ from app.tracer import DEFAULT_BLOCK_THRESHOLD, Tracer
 _MAX_SELECT = 0.25
 
 
-class TracingMixin:
+class TracingMixin(AnatomyHooks):
     clock: VirtualClock
     events: EventLog
     scheduler: Scheduler
@@ -59,6 +60,7 @@ class TracingMixin:
         # itself afterwards) and always False for the headless loop.
         self._needs_wake = False
         self._push_ready = self.scheduler.push_ready
+        self._init_anatomy()
 
     # -- the scheduling primitives -----------------------------------------
     def time(self) -> float:

@@ -79,6 +79,74 @@ DEMOS: tuple[DemoInfo, ...] = (
 )
 
 
+BASE_LOOP = "The base event loop"
+TASKS = "Tasks and coroutines"
+
+DEMOS += (
+    DemoInfo(
+        "callouts",
+        "Delayed callouts",
+        BASE_LOOP,
+        "call_soon, call_later, call_at, and a handle cancelled before it fires.",
+    ),
+    DemoInfo(
+        "echo_protocol",
+        "TCP echo: protocols",
+        BASE_LOOP,
+        "Echo server and clients on 127.0.0.1 as Protocol classes the loop calls.",
+    ),
+    DemoInfo(
+        "echo_streams",
+        "TCP echo: streams",
+        BASE_LOOP,
+        "The same echo with start_server, open_connection and await readline().",
+    ),
+    DemoInfo(
+        "subprocess_pipes",
+        "Child process and pipes",
+        BASE_LOOP,
+        "A child Python's lines read through pipe transports, then its exit code.",
+    ),
+    DemoInfo(
+        "thread_pool",
+        "Blocking call vs thread pool",
+        BASE_LOOP,
+        "A blocking call freezes the loop; run_in_executor keeps it ticking.",
+    ),
+    DemoInfo(
+        "results_exceptions",
+        "Results and exceptions",
+        TASKS,
+        "Return values and exceptions climbing an await chain, level by level.",
+        stage="chain",
+    ),
+    DemoInfo(
+        "cancellation",
+        "Cancellation",
+        TASKS,
+        "Cancel a child, cancel its parent, shield a child; cleanup in finally.",
+    ),
+    DemoInfo(
+        "gather_wait_taskgroup",
+        "gather, wait, TaskGroup",
+        TASKS,
+        "Three ways to run tasks together, and what each does when one fails.",
+    ),
+    DemoInfo(
+        "producer_consumer",
+        "Producer and consumers",
+        TASKS,
+        "A bounded asyncio.Queue: put waits when full, get waits when empty.",
+    ),
+    DemoInfo(
+        "timeouts",
+        "Timeouts",
+        TASKS,
+        "asyncio.timeout, moving a deadline (drag its timer), and wait_for.",
+    ),
+)
+
+
 def find(key: str) -> DemoInfo | None:
     for demo in DEMOS:
         if demo.key == key:

@@ -81,8 +81,9 @@ def run_to(window, key: str, loop_time: float, dock: str | None = None) -> None:
 
         window.findChild(QDockWidget, dock).raise_()
     window.tick()
-    QApplication.processEvents()  # let layouts settle after theme or dock changes
-    window.tick()
+    for _ in range(3):  # let layouts settle after theme or dock changes
+        QApplication.processEvents()
+        window.tick()
 
 
 def differing_fraction(a: QImage, b: QImage) -> float:
