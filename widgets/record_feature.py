@@ -20,17 +20,22 @@ import contextlib
 import datetime
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QStandardPaths, Qt
 from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.atomic_file import OutputPathError, check_output
-from app.live_recorder import LiveRecorder
 from app.take_options import VIDEO_EXTENSIONS
-from app.video_encoder import FORMATS, EncoderError
 from widgets import theme
 from widgets.trace_export_action import TraceExport
+
+if TYPE_CHECKING:
+    from app.live_recorder import LiveRecorder
+
+# PyAV and numpy load only when the first take starts: importing them with the
+# window would add a quarter of a second to every start-up.
 
 SHORTCUT = "Ctrl+Shift+R"
 FPS = 30
@@ -207,22 +212,25 @@ class RecordFeature(QObject):
         """Start recording to ``path`` (default: a new file in the takes folder)."""
         if self.recorder is not None:
             return False
+        from app import live_recorder as live
+        from app import video_encoder as encoding
+
         try:
             if path is None:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 path = self.default_path()
             output = check_output(path, VIDEO_EXTENSIONS)
-            self.recorder = LiveRecorder(
+            self.recorder = live.LiveRecorder(
                 self.panel_widget(), output, self.fps, background=theme.current().window
             )
-        except (OutputPathError, EncoderError) as exc:
+        except (OutputPathError, encoding.EncoderError) as exc:
             return self._failed_to_start(str(exc))
         except OSError as exc:
             return self._failed_to_start(exc.strerror or str(exc))
         self._shown_second = -1
         self._show_state()
         what = "the window" if self.panel == "window" else f"the {self.panel} panel"
-        format_label = FORMATS[output.suffix.lower()].label
+        format_label = encoding.FORMATS[output.suffix.lower()].label
         self._message(f"Recording {what} to {output} ({format_label}); press Record to stop")
         return True
 
@@ -251,6 +259,8 @@ class RecordFeature(QObject):
             return
         with contextlib.suppress(OSError):  # the dialog opens in the takes folder if it can
             self.folder.mkdir(parents=True, exist_ok=True)
+        from app.video_encoder import FORMATS
+
         filters = [f"{FORMATS[ext].label} (*{ext})" for ext in VIDEO_EXTENSIONS]
         dialog = QFileDialog(
             self.window, "Record Take As", str(self.default_path()), ";;".join(filters)
