@@ -31,11 +31,12 @@ from widgets import theme
 from widgets.code_view import CodeView
 from widgets.console_view import ConsoleView
 from widgets.gallery import DemoGallery
+from widgets.script_feature import install as install_scripts
 from widgets.stages import StageHost
 from widgets.task_lanes import TaskLanesView
 
 # Each feature module exposes install(window); list them here in menu order.
-FEATURES: list[Callable[[MainWindow], None]] = []
+FEATURES: list[Callable[[MainWindow], None]] = [install_scripts]
 
 FRAME_MS = 33  # ~30 fps: smooth rings without burning a core
 SETTINGS_GROUP = "main_window"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import linecache
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 # Known mistakes, keyed by a fragment of the error text, with what to do instead.
@@ -136,8 +136,8 @@ def from_syntax_error(exc: SyntaxError, path: str, source: str | None = None) ->
         text = exc.text
     column = exc.offset or 0
     end = getattr(exc, "end_offset", None) or 0
-    if getattr(exc, "end_lineno", None) not in (None, line):
-        end = 0  # the error spans lines: underline from the column to the end
+    if getattr(exc, "end_lineno", None) not in (None, line) or end <= column:
+        end = column + 1 if column else 0  # no known end on this line: one caret, as Python
     title = f"{type(exc).__name__}: {exc.msg}"
     return ScriptProblem(
         path, title, line, column, end, text.rstrip("\n"), "error", hint_for(title)
@@ -166,11 +166,12 @@ def from_exception(
     )
 
 
-def at_line(path: str, line: int, title: str, headline: str = "", kind: str = "warning"):
+def at_line(
+    path: str, line: int, title: str, headline: str = "", hint: str = "", kind: str = "warning"
+) -> ScriptProblem:
     """A problem that underlines a whole line (a blocking call, say)."""
-    return ScriptProblem(
-        path, title, line, 0, 0, source_line(path, line).rstrip("\n"), kind, "", headline
-    )
+    text = source_line(path, line).rstrip("\n")
+    return ScriptProblem(path, title, line, 0, 0, text, kind, hint, headline)
 
 
 class ProblemModel:
@@ -188,7 +189,3 @@ class ProblemModel:
         if self.current is not None:
             self.current = None
             self.version += 1
-
-    def with_hint(self, hint: str) -> None:
-        if self.current is not None:
-            self.show(replace(self.current, hint=hint))

@@ -130,8 +130,13 @@ class _Dispatcher:
                 signal.signal(_SIGNAL, self.previous or signal.SIG_DFL)
 
     def handle(self, _signum: int, frame: FrameType | None) -> None:
-        for watchdog in list(self.active):
-            watchdog.on_signal(frame)
+        try:
+            for watchdog in list(self.active):
+                watchdog.on_signal(frame)
+        except BlockingInterrupted as exc:
+            # The traceback should end on the user's line, not in this handler.
+            exc.__traceback__ = None
+            raise
 
 
 _DISPATCHER = _Dispatcher()
