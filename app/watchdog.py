@@ -17,7 +17,7 @@ there: the task fails with "main blocked the loop for 2.0 s at x.py:12;
 interrupted". Where raising is unsafe (inside Coroscope's own code, such as the
 print() capture of a flood), or when the step swallowed the first try (a bare
 ``except:``), a line trace on the step's frames raises on its next line of user
-code instead.
+code instead, and removes itself once the step is over.
 
 A C call that never returns to Python (``sum(range(10**12))``) cannot be
 interrupted this way; the thread still reports where it is stuck.
@@ -47,6 +47,7 @@ _RETRY_AFTER = 0.75
 _SIGNAL = getattr(signal, "SIGUSR2", None)
 _ASYNCIO_DIR = str(Path(asyncio.__file__).parent)
 _APP_DIR = str(Path(__file__).resolve().parent)
+_TRACER_FILE = str(Path(_APP_DIR) / "tracer.py")
 _LIBRARY_DIRS = tuple(
     {p for key in ("stdlib", "platstdlib", "purelib", "platlib") if (p := sysconfig.get_path(key))}
 )
@@ -85,22 +86,35 @@ def _library(filename: str) -> bool:
 
 
 def user_location(frame: FrameType | None) -> tuple[str, int] | None:
-    """The innermost line of user code on a stack (else the innermost line at all).
+    """The innermost line of user code in the running step (else of any library code).
 
-    Coroscope frames on top are skipped (a print() lands in ``app/output.py``);
-    the next Coroscope frame below the user's is the loop itself, where we stop.
+    Walks out from the innermost frame to the tracer, passing over Coroscope's own
+    frames (a print() lands in ``app/output.py``) and library code.
     """
-    while frame is not None and _own_code(frame.f_code.co_filename):
-        frame = frame.f_back
-    first = None
-    while frame is not None and not _own_code(frame.f_code.co_filename):
+    fallback = None
+    while frame is not None and frame.f_code.co_filename != _TRACER_FILE:
         filename = frame.f_code.co_filename
-        if first is None:
-            first = (filename, frame.f_lineno)
-        if not _library(filename):
-            return filename, frame.f_lineno
+        if not _own_code(filename):
+            if not _library(filename):
+                return filename, frame.f_lineno
+            if fallback is None:
+                fallback = (filename, frame.f_lineno)
         frame = frame.f_back
-    return first
+    return fallback
+
+
+def _safe_to_raise(frame: FrameType | None) -> bool:
+    """True if ``frame`` is user code, or library code the user called, with no
+    Coroscope code in between (raising inside the print() capture, or inside a
+    dataclass ``__init__`` Coroscope called, could leave it half-updated)."""
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if _own_code(filename):
+            return False
+        if not _library(filename):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def short_place(file: str, line: int) -> str:
@@ -256,12 +270,12 @@ class Watchdog:
         if request.attempt == 1:
             self.interruptions.append(Interruption(task_id, what, file, line, elapsed, message))
             self.version += 1
-        inside_coroscope = _own_code(frame.f_code.co_filename)
-        if inside_coroscope or request.attempt > 1:
-            # Raising inside Coroscope's own code (a print() being captured, say)
-            # could corrupt it: raise on the step's next line of user code instead.
+        safe = _safe_to_raise(frame)
+        if not safe or request.attempt > 1:
+            # Not safe here, or the step swallowed the first try: raise on the
+            # step's next line of user code instead.
             _trap_lines(frame, tracer, request.started, message)
-        if not inside_coroscope:
+        if safe:
             raise BlockingInterrupted(message)
 
     def _blocker(self) -> tuple[int | None, str]:
@@ -274,22 +288,22 @@ class Watchdog:
 
 
 def _trap_lines(frame: FrameType, tracer, started: float, message: str) -> None:
-    """Raise again on the next line the step runs, for code that swallowed the first try."""
+    """Raise on the next line of user code the step runs (a line trace on its frames
+    and on any it calls), until the step ends."""
     previous = sys.gettrace()
 
     def trap(trapped: FrameType, event: str, _arg):
         if tracer.step_started_wall != started:
             sys.settrace(previous)
             return None
-        if event == "line" and not _own_code(trapped.f_code.co_filename):
+        if event == "line" and _safe_to_raise(trapped):
             raise BlockingInterrupted(message)
         return trap
 
     level: FrameType | None = frame
-    while level is not None and _own_code(level.f_code.co_filename):
-        level = level.f_back  # Coroscope code on top (output capture): trap the caller
-    while level is not None and not _own_code(level.f_code.co_filename):
-        level.f_trace = trap
-        level.f_trace_lines = True
+    while level is not None and level.f_code.co_filename != _TRACER_FILE:
+        if not _own_code(level.f_code.co_filename):
+            level.f_trace = trap
+            level.f_trace_lines = True
         level = level.f_back
     sys.settrace(trap)
