@@ -121,9 +121,19 @@ def _read(path: Path, shown: str) -> str:
         raise _fail(shown, f"is not a Python script: {exc.msg}") from exc
 
 
+def _ast_parse(source: str, path: str) -> ast.Module:
+    try:
+        return ast.parse(source, filename=path)
+    except SystemError:
+        # CPython 3.11 keeps the AST builder's depth count in global state; if the
+        # garbage collector runs code that parses too (traceback carets do), the
+        # outer parse fails with "recursion depth mismatch". The next one is fine.
+        return ast.parse(source, filename=path)
+
+
 def _parse(source: str, path: str) -> ast.Module:
     try:
-        tree = ast.parse(source, filename=path)
+        tree = _ast_parse(source, path)
     except SyntaxError as exc:
         raise ScriptError(_headed(from_syntax_error(exc, path, source))) from exc
     except (RecursionError, MemoryError, ValueError) as exc:

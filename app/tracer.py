@@ -244,6 +244,12 @@ class Tracer:
                 state, result = "failed", None
                 exc = f"{type(error).__name__}: {error}"
                 tb = "".join(traceback.format_exception(error))
+                if info.run is not None:
+                    # Its lane and the console show it now. asyncio would say it again
+                    # ("exception was never retrieved") whenever the garbage collector
+                    # happens to run, even inside another ast.parse, which Python 3.11
+                    # cannot re-enter ("AST constructor recursion depth mismatch").
+                    task._log_traceback = False
         self.log.emit(TaskEnded(now, info.id, state, result, exc, tb))
 
     def _escaped(self, task_id: int | None, exc: BaseException, where: str) -> None:
