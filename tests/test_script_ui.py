@@ -6,6 +6,9 @@ the console and the problem banner; the misbehaving ones then run a demo to
 show the app still responds.
 """
 
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -387,3 +390,44 @@ def test_ten_thousand_tasks_paint_only_the_visible_lanes(qtbot, window, scripts)
     window.stop_action.trigger()
     qtbot.waitUntil(lambda: not window.controller.running, timeout=15000)
     still_responds(qtbot, window)
+
+
+CLI_PROGRAM = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from app import cli
+from app.gui import make_application
+
+make_application()
+
+def check():
+    window = next(w for w in QApplication.topLevelWidgets() if w.objectName() == "MainWindow")
+    feature = window.script_feature
+    if "hello, again" in window.controller.console.texts():
+        sys.__stdout__.write(f"ran; watching {feature.watcher.files()}\\n")
+        window.close()
+    else:
+        QTimer.singleShot(50, check)
+
+QTimer.singleShot(50, check)
+sys.exit(cli.main(["run", sys.argv[1]]))
+"""
+
+
+def test_coroscope_run_script_opens_the_app_on_it(tmp_path):
+    root = Path(__file__).resolve().parent.parent
+    script = root / "resources" / "samples" / "run_no_guard.py"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", CLI_PROGRAM, str(script)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [f"ran; watching ['{script}']"]
+    assert "Traceback" not in out.stderr
+    assert "was destroyed" not in out.stderr
