@@ -291,7 +291,8 @@ def test_a_crashed_script_gets_the_banner(qtbot, window, scripts, tmp_path):
     assert shown.headline.text() == "mine.py stopped with an error at line 5."
     assert shown.title.text() == "mine.py, line 5: KeyError: 'missing'"
     still_responds(qtbot, window)
-    assert not scripts.dock.isVisible()  # a new run clears the old problem
+    # a new run clears the old problem
+    qtbot.waitUntil(lambda: not scripts.dock.isVisible(), timeout=2000)
 
 
 def test_sys_exit_is_reported_and_the_app_keeps_running(qtbot, window, scripts):
