@@ -229,7 +229,7 @@ def load_script(name: str | Path) -> Script:
     path = str(resolved)
     tree = _parse(source, path)
     _check_imports(tree, path, source)
-    result = rewrite(tree)
+    result = rewrite(tree, source)
     try:
         code = compile(
             result.tree, path, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True

@@ -28,11 +28,14 @@ code view's marks and the watchdog's "blocked at line N" all match the file.
 from __future__ import annotations
 
 import ast
+from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 HELPER = "__coroscope__"
 
 _LOOP_GETTERS = {"get_event_loop", "new_event_loop", "get_running_loop"}
+_LOOP_METHODS = ("run_until_complete", "run_forever")
 _ASYNCIO_FUNCS = _LOOP_GETTERS | {"run", "set_event_loop"}
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.GeneratorExp)
 
@@ -50,7 +53,7 @@ class _Names:
     def __init__(self, tree: ast.Module) -> None:
         self.modules: set[str] = set()
         self.functions: dict[str, str] = {}
-        for node in ast.walk(tree):
+        for node in _statements(tree.body):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.name == "asyncio":
@@ -61,6 +64,10 @@ class _Names:
                         self.functions.update({name: name for name in _ASYNCIO_FUNCS})
                     elif alias.name in _ASYNCIO_FUNCS:
                         self.functions[alias.asname or alias.name] = alias.name
+
+    def words(self) -> set[str]:
+        """Text that must appear on a line for it to drive or fetch the loop."""
+        return {f"{m}." for m in self.modules} | set(self.functions) | set(_LOOP_METHODS)
 
     def asyncio_function(self, call: ast.Call) -> str | None:
         func = call.func
@@ -78,9 +85,36 @@ class _Names:
 
 def _loop_method(call: ast.Call) -> str | None:
     func = call.func
-    if isinstance(func, ast.Attribute) and func.attr in ("run_until_complete", "run_forever"):
+    if isinstance(func, ast.Attribute) and func.attr in _LOOP_METHODS:
         return func.attr
     return None
+
+
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement, however nested (expressions are not visited: much cheaper)."""
+    stack = list(body)
+    while stack:
+        node = stack.pop()
+        yield node
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(node, field, None)
+            if isinstance(inner, list):
+                stack.extend(inner)
+        for part in getattr(node, "handlers", ()) or getattr(node, "cases", ()):
+            stack.extend(part.body)
+
+
+class _Lines:
+    """Which source lines mention any of some words, to skip the rest of a big file."""
+
+    def __init__(self, lines: list[str], words: set[str]) -> None:
+        self.hot = [n for n, text in enumerate(lines, 1) if any(w in text for w in words)]
+
+    def touches(self, node: ast.AST) -> bool:
+        first = node.lineno
+        last = getattr(node, "end_lineno", None) or first
+        index = bisect_left(self.hot, first)
+        return index < len(self.hot) and self.hot[index] <= last
 
 
 def _own_nodes(body: list[ast.stmt]):
@@ -109,19 +143,23 @@ def _drives_loop(nodes, names: _Names, converted: set[str]) -> bool:
     return False
 
 
-def _functions_to_convert(tree: ast.Module, names: _Names) -> set[str]:
+def _functions_to_convert(tree: ast.Module, names: _Names, lines: list[str]) -> set[str]:
     """Module-level plain functions that drive the loop, directly or through each other."""
     candidates = {
-        node.name: list(_own_nodes(node.body))
+        node.name: node
         for node in tree.body
-        if isinstance(node, ast.FunctionDef) and not node.decorator_list and not _is_generator(node)
+        if isinstance(node, ast.FunctionDef) and not node.decorator_list
     }
+    words = names.words()
     converted: set[str] = set()
     changed = True
     while changed:
         changed = False
-        for name, nodes in candidates.items():
-            if name not in converted and _drives_loop(nodes, names, converted):
+        hot = _Lines(lines, words | {f"{name}(" for name in converted})
+        for name, node in candidates.items():
+            if name in converted or not hot.touches(node):
+                continue  # its text never mentions the loop: no need to read its tree
+            if not _is_generator(node) and _drives_loop(_own_nodes(node.body), names, converted):
                 converted.add(name)
                 changed = True
     return converted
@@ -138,12 +176,18 @@ def top_level_await(tree: ast.Module) -> ast.AST | None:
 
 
 class _Rewriter(ast.NodeTransformer):
-    def __init__(self, names: _Names, converted: set[str]) -> None:
+    def __init__(self, names: _Names, converted: set[str], hot: _Lines) -> None:
         self.names = names
         self.converted = converted
+        self.hot = hot
         self.can_await = True  # at the top level, or in a converted function
         self.top_level = True
         self.starts_loop = False
+
+    def visit(self, node: ast.AST) -> ast.AST:
+        if isinstance(node, ast.stmt) and not self.hot.touches(node):
+            return node  # nothing on its lines can be a call we rewrite
+        return super().visit(node)
 
     # -- scopes -------------------------------------------------------------
     def _nested(self, node: ast.AST, can_await: bool) -> ast.AST:
@@ -157,14 +201,8 @@ class _Rewriter(ast.NodeTransformer):
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
         if self.top_level and node.name in self.converted:
             self._nested(node, True)
-            new = ast.AsyncFunctionDef(
-                name=node.name,
-                args=node.args,
-                body=node.body,
-                decorator_list=node.decorator_list,
-                returns=node.returns,
-                type_comment=node.type_comment,
-            )
+            # Same fields (3.12 adds type_params), only now a coroutine function.
+            new = ast.AsyncFunctionDef(**{field: getattr(node, field) for field in node._fields})
             return ast.copy_location(new, node)
         return self._nested(node, False)
 
@@ -182,8 +220,9 @@ class _Rewriter(ast.NodeTransformer):
 
     # -- calls --------------------------------------------------------------
     def _helper(self, name: str, node: ast.Call, args: list[ast.expr]) -> ast.Call:
-        func = ast.Attribute(ast.Name(HELPER, ast.Load()), name, ast.Load())
-        return ast.Call(func, args, node.keywords)
+        helper = ast.copy_location(ast.Name(HELPER, ast.Load()), node)
+        func = ast.copy_location(ast.Attribute(helper, name, ast.Load()), node)
+        return ast.copy_location(ast.Call(func, args, node.keywords), node)
 
     def _awaited(self, call: ast.expr, like: ast.AST) -> ast.AST:
         if self.top_level:
@@ -211,10 +250,11 @@ class _Rewriter(ast.NodeTransformer):
         return node
 
 
-def rewrite(tree: ast.Module) -> Rewrite:
+def rewrite(tree: ast.Module, source: str) -> Rewrite:
+    lines = source.splitlines()
     names = _Names(tree)
-    converted = _functions_to_convert(tree, names)
-    rewriter = _Rewriter(names, converted)
+    converted = _functions_to_convert(tree, names, lines)
+    hot = _Lines(lines, names.words() | {f"{name}(" for name in converted})
+    rewriter = _Rewriter(names, converted, hot)
     new_tree = rewriter.visit(tree)
-    ast.fix_missing_locations(new_tree)
     return Rewrite(new_tree, rewriter.starts_loop, tuple(sorted(converted)))

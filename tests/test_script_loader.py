@@ -165,6 +165,35 @@ def test_aliases_and_from_imports(capturing, tmp_path):
     assert printed(capturing) == ["slept True"]
 
 
+def test_layered_plain_functions_and_a_call_split_over_lines(capturing, tmp_path):
+    path = write(
+        tmp_path,
+        """\
+        import asyncio
+
+        async def work():
+            await asyncio.sleep(1)
+            return 7
+
+        def drive():
+            return asyncio.run(
+                work()
+            )
+
+        def cli():
+            print("result", drive())
+            return 0
+
+        if __name__ == "__main__":
+            raise SystemExit(cli())
+        """,
+    )
+    run_script(capturing, path)
+    assert printed(capturing) == ["result 7"]
+    assert script_of(capturing.target).converted == ("cli", "drive")
+    assert finished(capturing, "main") == pytest.approx(1, abs=0.05)
+
+
 def test_script_globals_look_like_python_script(capturing, tmp_path):
     path = write(
         tmp_path,
