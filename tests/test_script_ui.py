@@ -364,7 +364,9 @@ def test_print_flood_keeps_the_console_bounded_and_responsive(qtbot, window, scr
 
 def test_ten_thousand_tasks_paint_only_the_visible_lanes(qtbot, window, scripts):
     scripts.open_path(str(SAMPLES_DIR / "many_tasks.py"))
-    qtbot.waitUntil(lambda: len(window.controller.tasks) >= 10_001, timeout=15000)
+    tasks = window.controller.tasks
+    qtbot.waitUntil(lambda: len(tasks) >= 10_001, timeout=15000)
+    qtbot.waitUntil(lambda: sum(r.state == "sleep" for r in tasks.rows()) > 100, timeout=5000)
     window.tick()
     lanes = window.lanes
     painted = []
