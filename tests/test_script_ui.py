@@ -177,6 +177,18 @@ def test_show_line_jumps_to_the_problem(qtbot, window, scripts):
     shown.show_line.click()
     assert window.code.path == str(SAMPLES_DIR / "import_error.py")
     assert window.code.textCursor().selectedText() == "import no_such_module_for_coroscope"
+    still_responds(qtbot, window)
+
+
+@pytest.mark.parametrize(
+    ("value", "limit"),
+    [("", 2.0), ("5", 5.0), ("0.5", 0.5), ("off", None), ("x", 2.0), ("-1", 2.0)],
+)
+def test_blocking_limit_comes_from_the_environment(monkeypatch, value, limit):
+    from widgets.script_feature import _interrupt_after
+
+    monkeypatch.setenv("COROSCOPE_INTERRUPT_AFTER", value)
+    assert _interrupt_after() == limit
 
 
 # -- reloading ----------------------------------------------------------------------------
