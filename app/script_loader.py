@@ -61,9 +61,9 @@ class Script:
         return run_module(self)
 
     def begin_run(self) -> None:
-        if self.outcome is not None:
-            self.outcome = None
-            self.version += 1
+        # A new run clears whatever the banner showed about the last one.
+        self.outcome = None
+        self.version += 1
 
     def report(self, problem: ScriptProblem) -> None:
         self.outcome = problem

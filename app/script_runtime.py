@@ -17,6 +17,7 @@ import builtins
 import inspect
 import io
 import sys
+import sysconfig
 import types
 from dataclasses import replace
 from pathlib import Path
@@ -170,19 +171,36 @@ def _module_namespace(script: Script, runtime: ScriptRuntime) -> dict:
     return namespace
 
 
+_LIBRARY_DIRS = tuple(
+    {p for key in ("stdlib", "platstdlib", "purelib", "platlib") if (p := sysconfig.get_path(key))}
+)
+
+
 def _prepare_imports(directory: str) -> None:
     """Let the script import modules beside it, and see their latest edits.
 
     Sibling modules imported by an earlier run are dropped from ``sys.modules``
     so a Reload picks up changes to them too. Packages are left alone: their
-    ``__file__`` lies one folder deeper, so Coroscope's own are never touched.
+    ``__file__`` lies one folder deeper, so Coroscope's own are never touched;
+    so is a library folder (a script opened from the standard library must not
+    make ``os`` or ``threading`` load twice).
     """
     if directory not in sys.path:
         sys.path.append(directory)
+    if directory.startswith(_LIBRARY_DIRS):
+        return
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
         if file and "." not in name and name != "__main__" and str(Path(file).parent) == directory:
             del sys.modules[name]
+
+
+def _is_coroutine_function(function: Any) -> bool:
+    """``async def``, or a generator marked with ``@types.coroutine``."""
+    if inspect.iscoroutinefunction(function):
+        return True
+    code = getattr(function, "__code__", None)
+    return code is not None and bool(code.co_flags & inspect.CO_ITERABLE_COROUTINE)
 
 
 def _note(loop: asyncio.AbstractEventLoop, kind: str, text: str) -> None:
@@ -226,8 +244,8 @@ def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> list[str]:
 
 
 async def run_module(script: Script) -> Any:
-    """The ``main`` task of a script run: the module body, then its ``main()`` if
-    the top level never starts asyncio itself."""
+    """The ``main`` task of a script run: the module body, then its ``async def
+    main()`` if the top level never starts asyncio itself."""
     loop = asyncio.get_running_loop()
     namespace = _module_namespace(script, ScriptRuntime(loop))
     _prepare_imports(str(Path(script.path).parent))
@@ -242,15 +260,12 @@ async def run_module(script: Script) -> Any:
         if script.starts_loop:
             return None
         main = namespace.get("main")
-        if callable(main):
-            result = main()
-            if inspect.isawaitable(result):
-                result = await result
-            return result
+        if _is_coroutine_function(main):
+            return await main()
         script.report(
             ScriptProblem(
                 script.path,
-                "no asyncio.run(...) and no main() to call",
+                "no asyncio.run(...) and no async def main() to call",
                 kind="info",
                 headline=f"{script.name} ran to the end without starting asyncio.",
                 hint="End the script with asyncio.run(main()), or define async def main().",

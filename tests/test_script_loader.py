@@ -129,6 +129,26 @@ def test_module_that_only_defines_async_main(capturing):
     assert finished(capturing, "left") == pytest.approx(1.5, abs=0.05)
 
 
+def test_plain_script_with_no_asyncio_runs_and_says_so(capturing, tmp_path):
+    path = write(
+        tmp_path,
+        """\
+        def main():
+            print("never called, as with python")
+
+        print("top level ran")
+        """,
+    )
+    run_script(capturing, path)
+    assert printed(capturing) == ["top level ran"]
+    problem = script_of(capturing.target).outcome
+    assert problem.kind == "info"
+    assert problem.headline == "script.py ran to the end without starting asyncio."
+    assert "script.py ran to the end without starting asyncio" in [
+        line.text for line in capturing.console.lines() if line.kind == "session"
+    ]
+
+
 def test_plain_def_main_that_drives_the_loop(capturing):
     run_script(capturing, SAMPLES / "sync_main.py")
     assert printed(capturing) == ["Compute 1 + 2 ...", "1 + 2 = 3"]
