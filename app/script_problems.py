@@ -44,6 +44,10 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "A script is not part of a package: import sibling modules by name (import helper).",
     ),
     (
+        "input() has nothing to read",
+        "Put the value in the script instead, or run the script with python to type it in.",
+    ),
+    (
         "No module named",
         "Install the module into the Python that runs Coroscope, or put it next to the script.",
     ),

@@ -31,10 +31,7 @@ from app.watchdog import BlockingInterrupted
 if TYPE_CHECKING:
     from app.script_loader import Script
 
-NO_STDIN_MESSAGE = (
-    "input() has nothing to read: Coroscope runs scripts without a keyboard (no stdin). "
-    "Put the value in the script, or run it with python to type it in."
-)
+NO_STDIN_MESSAGE = "input() has nothing to read: Coroscope runs scripts without a keyboard (stdin)"
 
 
 class StdinUnavailableError(EOFError):

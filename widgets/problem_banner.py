@@ -127,6 +127,7 @@ class ProblemBanner(QFrame):
             for label in (self.title, self.excerpt, self.hint):
                 label.hide()
             self.show_line.setEnabled(False)
+            self._fit_height()
             return
         self.headline.setText(problem.headline or f"Problem in {problem.name}")
         where = f"{problem.name}, line {problem.line}" if problem.line else problem.name
@@ -140,6 +141,17 @@ class ProblemBanner(QFrame):
         self.hint.setVisible(bool(problem.hint))
         self.hint.setStyleSheet(f"color: {t.dim_text};")
         self.show_line.setEnabled(bool(problem.line))
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Grow to fit wrapped text: a dock does not ask for height-for-width itself."""
+        layout = self.layout()
+        if layout is not None and self.width() > 0:
+            self.setMinimumHeight(layout.totalHeightForWidth(self.width()))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_height()
 
     def _show_line(self) -> None:
         problem = self.model.current
