@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-from app.events import Event, TaskEnded
+from app.events import Event, TaskEnded, TaskStep
 from app.introspect import is_library_file
 from app.task_model import TaskModel, TaskRow
 
-EVENTS = (TaskEnded,)
+EVENTS = (TaskStep, TaskEnded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,20 +63,46 @@ class AwaitGraph:
         self.tasks = tasks
         self.pulse_seconds = pulse_seconds
         self._pulses: list[Pulse] = []
+        # Who waits for whom, kept from each step so an ending finds its awaiters
+        # at once instead of scanning every live task (10,000 tasks ending would
+        # otherwise cost 10,000 x 10,000 checks).
+        self._waiting_for: dict[int, tuple[int, ...]] = {}
+        self._awaiters: dict[int, set[int]] = {}
         self._cache_version = -1
         self._nodes: list[Node] = []
         self._edges: list[Edge] = []
 
     def apply(self, event: Event) -> None:
         """Call before the task model sees ``event``, while awaiters still point at it."""
-        if type(event) is not TaskEnded or event.state == "done":
+        if type(event) is TaskStep:
+            self._waits(event.task, event.targets)
             return
-        for row in self.tasks.live_rows():
-            if event.task in row.targets:
-                chain = _chain(row)
-                self._pulses.append(
-                    Pulse(task_key(event.task), chain[-1].key, event.state, event.t)
-                )
+        if type(event) is not TaskEnded:
+            return
+        self._waits(event.task, ())
+        awaiters = self._awaiters.pop(event.task, ())
+        if event.state == "done":
+            return
+        for awaiter in awaiters:
+            row = self.tasks.get(awaiter)
+            if row is not None and row.live:
+                key = _chain(row)[-1].key
+                self._pulses.append(Pulse(task_key(event.task), key, event.state, event.t))
+
+    def _waits(self, task: int, targets: tuple[int, ...]) -> None:
+        previous = self._waiting_for.pop(task, ())
+        if previous == targets:
+            if targets:
+                self._waiting_for[task] = targets
+            return
+        for target in previous:
+            awaiters = self._awaiters.get(target)
+            if awaiters is not None:
+                awaiters.discard(task)
+        if targets:
+            self._waiting_for[task] = targets
+            for target in targets:
+                self._awaiters.setdefault(target, set()).add(task)
 
     def _build(self) -> None:
         if self._cache_version == self.tasks.version:
@@ -114,4 +140,6 @@ class AwaitGraph:
 
     def clear(self) -> None:
         self._pulses.clear()
+        self._waiting_for.clear()
+        self._awaiters.clear()
         self._cache_version = -1

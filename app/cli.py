@@ -2,6 +2,7 @@
 
     coroscope                 open the app
     coroscope run DEMO        open the app and run a demo
+    coroscope run SCRIPT.py   open the app and run your script (as Python, like python SCRIPT.py)
     coroscope list            list the demos
     coroscope trace DEMO      write a Perfetto trace of a headless run
     coroscope record DEMO     render a take to MP4, WebM or GIF without a display
@@ -29,9 +30,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    run = sub.add_parser("run", help="open the app and run a demo")
+    run = sub.add_parser("run", help="open the app and run a demo or your .py script")
     run.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
-    run.add_argument("target", metavar="DEMO", help="a demo name (see `coroscope list`)")
+    run.add_argument(
+        "target",
+        metavar="DEMO_OR_SCRIPT",
+        help="a demo name (see `coroscope list`) or a path to a .py script, "
+        "which runs as Python on this machine, like `python script.py`",
+    )
     listing = sub.add_parser("list", help="list the demos")
     listing.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     take_cli.add_commands(sub)

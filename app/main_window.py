@@ -32,11 +32,13 @@ from widgets.code_view import CodeView
 from widgets.console_view import ConsoleView
 from widgets.gallery import DemoGallery
 from widgets.loop_anatomy import install as install_loop_anatomy
+from widgets.script_feature import install as install_scripts
 from widgets.stages import StageHost
 from widgets.task_lanes import TaskLanesView
 
 # Each feature module exposes install(window); list them here in menu order.
 FEATURES: list[Callable[[MainWindow], None]] = [
+    install_scripts,
     classroom.install,
     record_feature.install,
     install_loop_anatomy,

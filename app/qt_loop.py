@@ -65,6 +65,8 @@ class TracingLoop(TracingMixin, qasync.QEventLoop):
                 self._arm()
 
     def close(self) -> None:
+        if self.is_running():  # checked before our own teardown, as asyncio's loops do
+            raise RuntimeError("Cannot close a running event loop")
         if self.is_closed():
             return
         # At interpreter exit the loop's __del__ may run after Qt deleted the timer.

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from app.clock import VirtualClock
 from app.controller import Controller
+from app.ctrl_c import CtrlC
 from app.frame_grabber import FrameGrabber
 from app.main_window import MainWindow
 from app.qt_loop import TracingLoop
@@ -212,8 +211,9 @@ class OffscreenSession:
             if self.panel is not self.window:
                 self.panel.hide()
                 self.panel.deleteLater()
-            self.window.stage_model.close()
-            self.window.hide()
+            # close() (not just hide) so every feature hears the window go,
+            # e.g. the script feature stops its watchdog thread.
+            self.window.close()
             self.window.deleteLater()
             self.controller.close()
             # The loop was made "already running"; qasync's stop() would call
@@ -255,37 +255,11 @@ def render_take(
     wall0 = time.perf_counter()
     previous_handler = qInstallMessageHandler(_quiet_qt)
     try:
-        with _CtrlC() as ctrl_c, OffscreenSession(options) as session:
+        with CtrlC() as ctrl_c, OffscreenSession(options) as session:
             session.start(target)
             return _record(session, options, progress, on_frame, encode, wall0, ctrl_c)
     finally:
         qInstallMessageHandler(previous_handler)
-
-
-class _CtrlC:
-    """Turns Ctrl+C into a KeyboardInterrupt between frames only.
-
-    Python raises KeyboardInterrupt wherever the main thread happens to be; in a
-    view's paintEvent, called from C++ during a grab, that leaves a QPainter
-    half-way and crashes Qt. The handler only notes the request, the frame loop
-    raises it, and a second Ctrl+C cannot cut the clean-up short.
-    """
-
-    def __init__(self) -> None:
-        self.pressed = False
-        self._previous = None
-
-    def _note(self, _signum, _frame) -> None:
-        self.pressed = True
-
-    def __enter__(self) -> _CtrlC:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._note)
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
 
 
 def _record(session, options, progress, on_frame, encode, wall0, ctrl_c) -> TakeResult:

@@ -199,6 +199,7 @@ def _trace(args: argparse.Namespace) -> int:
 def _run_traced(target, threshold: float, limit: float, realtime: bool) -> tuple[dict, str]:
     """Run ``target`` on a headless traced loop; the trace document and a note."""
     from app.controller import Controller, IntentError
+    from app.ctrl_c import CtrlC
     from app.trace_export import TraceCollector
     from app.traced_loop import HeadlessLoop
 
@@ -214,7 +215,14 @@ def _run_traced(target, threshold: float, limit: float, realtime: bool) -> tuple
         except IntentError as exc:
             raise _CommandError(str(exc), EXIT_FAILED) from exc
         collector.reset(origin=0.0, run=run.id)
-        loop.run_until_complete(asyncio.wait([run.main], timeout=limit))
+        with CtrlC(on_press=loop.stop) as ctrl_c:
+            try:
+                loop.run_until_complete(asyncio.wait([run.main], timeout=limit))
+            except RuntimeError:  # "stopped before Future completed": Ctrl+C stopped it
+                if not ctrl_c.pressed:
+                    raise
+        if ctrl_c.pressed:
+            raise KeyboardInterrupt
         if not run.main.done():
             note = f"; stopped at the {limit:g} s limit (--duration)"
         elif not run.main.cancelled() and run.main.exception() is not None:

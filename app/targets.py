@@ -1,4 +1,4 @@
-"""Turn what the user names (a demo key, later a script path) into a runnable Target."""
+"""Turn what the user names (a demo key or a script path) into a runnable Target."""
 
 from __future__ import annotations
 
@@ -27,5 +27,12 @@ def demo_target(key: str) -> Target:
 
 
 def resolve(name: str) -> Target:
-    """What the command line's DEMO_OR_SCRIPT means: a demo key (scripts come next)."""
+    """What the command line's DEMO_OR_SCRIPT means: a demo key, or a path to a .py
+    script (a name ending in .py, containing a path separator, or naming a file)."""
+    if demos.find(name) is None:
+        # Imported here: the loader imports this module for UnknownTargetError.
+        from app.script_loader import load_script, looks_like_script
+
+        if looks_like_script(name):
+            return load_script(name).target()
     return demo_target(name)

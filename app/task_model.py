@@ -7,7 +7,7 @@ Plain Python with no Qt: widgets read ``rows()`` on their frame tick and use
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from app.events import (
     Event,
@@ -56,7 +56,6 @@ class TaskRow:
     exception: str | None = None
     traceback: str | None = None
     colour: int = 0
-    children: list[int] = field(default_factory=list)
     targets: tuple[int, ...] = ()  # tasks this one is waiting for
 
     @property
@@ -124,9 +123,6 @@ class TaskModel:
                 colour=len(self._rows) % self._colours,
             )
             self._rows[event.task] = row
-            parent = self._rows.get(event.parent) if event.parent is not None else None
-            if parent is not None:
-                parent.children.append(event.task)
         elif kind is TaskEnded:
             row = self._rows.get(event.task)
             if row is not None:
@@ -174,11 +170,7 @@ class TaskModel:
         self.version += 1
 
     def _drop(self, task_id: int) -> None:
-        row = self._rows.pop(task_id, None)
-        if row is not None and row.parent is not None:
-            parent = self._rows.get(row.parent)
-            if parent is not None and task_id in parent.children:
-                parent.children.remove(task_id)
+        self._rows.pop(task_id, None)
 
     def set_running(self, task_id: int | None) -> None:
         """Mark the task whose step is executing right now (seen when paused mid-step)."""

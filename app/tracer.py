@@ -19,7 +19,15 @@ from contextvars import Context
 from time import perf_counter
 
 from app.clock import VirtualClock
-from app.events import EventLog, LoopBlocked, TaskCreated, TaskEnded, TaskRenamed, TaskStep
+from app.events import (
+    EventLog,
+    LoopBlocked,
+    Output,
+    TaskCreated,
+    TaskEnded,
+    TaskRenamed,
+    TaskStep,
+)
 from app.introspect import (
     await_frames,
     awaited_futures,
@@ -143,8 +151,14 @@ class Tracer:
 
     def _run_callback(self, handle: asyncio.Handle) -> None:
         wall0 = self.step_started_wall = perf_counter()
-        handle._run()
-        self.step_started_wall = None
+        try:
+            handle._run()
+        except (SystemExit, KeyboardInterrupt) as exc:
+            if handle._context.get(RUN_ID) is None:
+                raise
+            self._escaped(None, exc, describe_callback(handle._callback))
+        finally:
+            self.step_started_wall = None
         wall = perf_counter() - wall0
         if self._unannounced:
             self.announce()
@@ -161,6 +175,13 @@ class Tracer:
         wall0 = self.step_started_wall = perf_counter()
         try:
             handle._run()
+        except (SystemExit, KeyboardInterrupt) as exc:
+            # asyncio stores these in the task, then re-raises them out of the step
+            # to stop the loop. A run's task (sys.exit() in a script) must not end
+            # the app: the task ends failed and its lane says why.
+            if info.run is None:
+                raise
+            self._escaped(task_id, exc, info.name)
         finally:
             wall = perf_counter() - wall0
             self.step_started_wall = None
@@ -236,7 +257,18 @@ class Tracer:
                 state, result = "failed", None
                 exc = f"{type(error).__name__}: {error}"
                 tb = "".join(traceback.format_exception(error))
+                if info.run is not None:
+                    # Its lane and the console show it now. asyncio would say it again
+                    # ("exception was never retrieved") whenever the garbage collector
+                    # happens to run, even inside another ast.parse, which Python 3.11
+                    # cannot re-enter ("AST constructor recursion depth mismatch").
+                    task._log_traceback = False
         self.log.emit(TaskEnded(now, info.id, state, result, exc, tb))
+
+    def _escaped(self, task_id: int | None, exc: BaseException, where: str) -> None:
+        call = "sys.exit()" if isinstance(exc, SystemExit) else "KeyboardInterrupt"
+        text = f"{call} in {where} ended only that {'task' if task_id else 'callback'}"
+        self.log.emit(Output(self.clock.now(), task_id, text, "stderr"))
 
     def _blocked(self, task_id: int | None, what: str, wall: float, frames) -> None:
         if self.blocked_at is not None:

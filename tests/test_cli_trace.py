@@ -1,7 +1,9 @@
 """``coroscope trace``: a headless run written as a trace, and every bad input as one line."""
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -159,7 +161,8 @@ def test_ctrl_c_during_a_trace_writes_nothing(tmp_path, monkeypatch, capsys):
 
     async def interrupted():
         await asyncio.sleep(1)
-        raise KeyboardInterrupt  # what Ctrl+C does to a running loop
+        os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl+C mid-run
+        await asyncio.sleep(100)
 
     monkeypatch.setattr(targets, "resolve", lambda _name: Target("x", "X", __file__, interrupted))
     assert main(["trace", "x", "-o", str(tmp_path / "t.json")]) == 130

@@ -18,6 +18,9 @@ from app.task_model import TaskModel
 from widgets import theme
 
 MAX_SOURCE_BYTES = 2_000_000
+# A line holding more tasks than this gets one tag, "first +N more", so ten
+# thousand tasks parked on one await cost one label (and a narrow margin).
+MAX_TAGS_PER_LINE = 4
 
 Mark = tuple[QColor, str, bool]  # (task colour, task name, innermost level?)
 
@@ -82,15 +85,23 @@ class CodeView(QPlainTextEdit):
             return
         self._version = self.model.version
         t = theme.current()
-        marks: dict[int, list[Mark]] = {}
-        if self.path:
+        found: dict[int, list[tuple[int, str, bool]]] = {}
+        path = self.path
+        if path:
             for row in self.model.live_rows():
-                levels = [f for f in row.frames if f[0] == self.path and f[1] > 0]
-                for depth, (_file, line, _name) in enumerate(levels):
-                    innermost = depth == len(levels) - 1
-                    marks.setdefault(line, []).append(
-                        (t.task_colour(row.colour), row.name, innermost)
-                    )
+                levels = [f[1] for f in row.frames if f[0] == path and f[1] > 0]
+                last = len(levels) - 1
+                for depth, line in enumerate(levels):
+                    found.setdefault(line, []).append((row.colour, row.name, depth == last))
+        marks: dict[int, list[Mark]] = {}
+        for line, entries in found.items():
+            # Colours are made only for the labels drawn: cheap with 10,000 tasks.
+            if len(entries) <= MAX_TAGS_PER_LINE:
+                marks[line] = [(t.task_colour(c), name, inner) for c, name, inner in entries]
+            else:
+                colour, name, _inner = entries[0]
+                label = f"{name} +{len(entries) - 1:,} more"
+                marks[line] = [(t.task_colour(colour), label, any(e[2] for e in entries))]
         self._marks = marks
         self._fit_tags()
         selections = []

@@ -1,6 +1,6 @@
 """Recording takes and exporting traces from the app.
 
-* **Record** (toolbar and File menu, Ctrl+Shift+R): starts recording the window,
+* **Record** (toolbar and File menu, F9): starts recording the window,
   or the panel chosen under File > Record Panel, to a timestamped file in the
   takes folder; press again to stop. While recording, the button shows the
   elapsed time, as does the window title (outside the recorded picture).
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 # PyAV and numpy load only when the first take starts: importing them with the
 # window would add a quarter of a second to every start-up.
 
-SHORTCUT = "Ctrl+Shift+R"
+SHORTCUT = "F9"
 FPS = 30
 PANELS = {
     "window": "Whole &Window",

@@ -1,0 +1,453 @@
+"""Opening your own script in the real window, and the window surviving it.
+
+Each test drives the window the way a person would (menu actions, a dropped
+file, the Reload key, saving the file) and checks the loop state, the lanes,
+the console and the problem banner; the misbehaving ones then run a demo to
+show the app still responds.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog
+
+from app.events import LoopBlocked
+from widgets.code_view import MAX_TAGS_PER_LINE
+from widgets.script_feature import SAMPLE_GROUPS, SAMPLES_DIR
+
+pytestmark = pytest.mark.timeout(45)
+
+
+@pytest.fixture
+def scripts(window):
+    feature = window.script_feature
+    feature.watchdog.interrupt_after = 0.3  # keep blocking tests quick
+    return feature
+
+
+def wait_text(qtbot, window, text, timeout=5000):
+    qtbot.waitUntil(lambda: text in window.controller.console.texts(), timeout=timeout)
+
+
+def wait_state(qtbot, window, name, state, timeout=5000):
+    def reached():
+        row = window.controller.tasks.by_name(name)
+        return row is not None and row.state == state
+
+    qtbot.waitUntil(reached, timeout=timeout)
+    return window.controller.tasks.by_name(name)
+
+
+def still_responds(qtbot, window):
+    """A demo runs to its end afterwards: the window and loop are fine."""
+    window.run_demo("hello")
+    wait_text(qtbot, window, "hello world!")
+    wait_state(qtbot, window, "main", "done")
+
+
+def banner(qtbot, window):
+    feature = window.script_feature
+    qtbot.waitUntil(lambda: feature.dock.isVisible(), timeout=5000)
+    return feature.banner
+
+
+def write(tmp_path, text, name="mine.py"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def drop(widget, path: Path):
+    pos = QPoint(40, 40)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    actions = Qt.DropAction.CopyAction
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(pos, actions, mime, buttons, modifiers)
+    QApplication.sendEvent(widget, enter)
+    dropped = QDropEvent(QPointF(pos), actions, mime, buttons, modifiers)
+    QApplication.sendEvent(widget, dropped)
+    return enter.isAccepted(), dropped.isAccepted()
+
+
+# -- opening --------------------------------------------------------------------------
+
+
+def test_file_open_dialog_runs_the_chosen_script(qtbot, window, scripts):
+    action = scripts.open_action
+    assert action.shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
+    assert "runs as Python on this computer" in action.statusTip()
+    action.trigger()
+    dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QFileDialog))
+    assert not dialog.isModal() or dialog.windowModality() != Qt.WindowModality.ApplicationModal
+    dialog.fileSelected.emit(str(SAMPLES_DIR / "countdown_run.py"))
+    dialog.close()
+    row = wait_state(qtbot, window, "task1", "sleep")
+    window.tick()
+    # the code view shows the script with the suspended line marked
+    assert window.code.path == str(SAMPLES_DIR / "countdown_run.py")
+    lines = window.code.toPlainText().splitlines()
+    assert lines[row.line[1] - 1].strip() == "await asyncio.sleep(seconds)"
+    assert sorted(n for _c, n, _i in window.code.marks()[row.line[1]]) == [
+        "task1",
+        "task2",
+        "task3",
+    ]
+    # print() goes to the console tagged with the task
+    assert "[task2] task2 sleeping for 3 s" in window.console.toPlainText()
+    assert window.windowTitle().startswith("countdown_run.py")
+    assert window.gallery.current_key is None  # F5 now means this script
+
+
+def test_every_sample_is_in_the_samples_menu_and_runs(qtbot, window, scripts):
+    listed = [name for names in SAMPLE_GROUPS.values() for name in names]
+    assert sorted(listed) == sorted(p.name for p in SAMPLES_DIR.glob("*.py"))
+    action = next(a for a in scripts.samples_menu.actions() if a.text() == "main_only.py")
+    assert action.toolTip().startswith("A module that only defines async def main()")
+    action.trigger()
+    wait_text(qtbot, window, "both done")
+    assert window.controller.tasks.by_name("left").state == "done"
+
+
+def test_dropping_a_file_on_the_window_or_the_code_view_runs_it(qtbot, window, scripts):
+    accepted = drop(window, SAMPLES_DIR / "run_no_guard.py")
+    assert accepted == (True, True)
+    wait_text(qtbot, window, "hello, again")
+    # a drop on a child (the read-only code view) reaches the window as well
+    drop(window.code.viewport(), SAMPLES_DIR / "main_only.py")
+    wait_text(qtbot, window, "both done")
+
+
+def test_dropping_a_file_that_is_not_python_says_so(qtbot, window, scripts, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("shopping list")
+    drop(window, notes)
+    shown = banner(qtbot, window)
+    assert "notes.txt: is not a Python script" in shown.title.text()
+    assert "is not a Python script" in window.statusBar().currentMessage()
+    still_responds(qtbot, window)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.py", "", "empty.py: is empty: there is no code to run"),
+        ("huge.py", "x = 1\n" * 200_000, "huge.py: is too large to open (1.2 MB"),
+    ],
+)
+def test_empty_and_huge_files_get_a_clear_message(
+    qtbot, window, scripts, tmp_path, name, content, message
+):
+    path = tmp_path / name
+    path.write_text(content)
+    assert not scripts.open_path(str(path))
+    assert message in banner(qtbot, window).title.text()
+    assert window.controller.run is None  # nothing ran
+    still_responds(qtbot, window)
+
+
+def test_syntax_error_shows_file_line_and_caret_and_app_stays_usable(qtbot, window, scripts):
+    scripts.open_path(str(SAMPLES_DIR / "syntax_error.py"))
+    shown = banner(qtbot, window)
+    assert shown.headline.text() == "syntax_error.py is not valid Python: fix it, then Reload."
+    assert shown.title.text() == "syntax_error.py, line 7: SyntaxError: '(' was never closed"
+    code, caret = shown.excerpt.text().splitlines()
+    assert code.startswith("7 |     print(")
+    assert caret.index("^") == code.index("(")
+    # the broken file is shown with the line selected
+    cursor = window.code.textCursor()
+    assert cursor.blockNumber() == 6 and cursor.selectedText().strip().startswith("print(")
+    shown.close_button.click()
+    window.tick()
+    assert not scripts.dock.isVisible()
+    still_responds(qtbot, window)
+
+
+def test_show_line_jumps_to_the_problem(qtbot, window, scripts):
+    scripts.open_path(str(SAMPLES_DIR / "import_error.py"))
+    shown = banner(qtbot, window)
+    assert "No module named 'no_such_module_for_coroscope'" in shown.title.text()
+    window.code.show_source(str(SAMPLES_DIR / "countdown_run.py"))
+    shown.show_line.click()
+    assert window.code.path == str(SAMPLES_DIR / "import_error.py")
+    assert window.code.textCursor().selectedText() == "import no_such_module_for_coroscope"
+    still_responds(qtbot, window)
+
+
+@pytest.mark.parametrize(
+    ("value", "limit"),
+    [("", 2.0), ("5", 5.0), ("0.5", 0.5), ("off", None), ("x", 2.0), ("-1", 2.0)],
+)
+def test_blocking_limit_comes_from_the_environment(monkeypatch, value, limit):
+    from widgets.script_feature import _interrupt_after
+
+    monkeypatch.setenv("COROSCOPE_INTERRUPT_AFTER", value)
+    assert _interrupt_after() == limit
+
+
+# -- reloading ----------------------------------------------------------------------------
+
+
+def test_reload_and_run_rerun_the_edited_file(qtbot, window, scripts, tmp_path):
+    scripts.auto_reload_action.setChecked(False)
+    path = write(
+        tmp_path,
+        """\
+        import asyncio
+
+        async def main():
+            print("version 1")
+
+        asyncio.run(main())
+        """,
+    )
+    scripts.open_path(str(path))
+    wait_text(qtbot, window, "version 1")
+    path.write_text(path.read_text().replace("version 1", "version 2"))
+    qtbot.keyClick(
+        window,
+        Qt.Key.Key_R,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    wait_text(qtbot, window, "version 2")
+    assert "version 2" in window.code.toPlainText()
+    path.write_text(path.read_text().replace("version 2", "version 3"))
+    window.run_action.trigger()  # F5 with no demo picked: the script again
+    wait_text(qtbot, window, "version 3")
+
+
+def test_saving_the_file_reruns_it(qtbot, window, scripts, tmp_path):
+    path = write(
+        tmp_path,
+        """\
+        import asyncio
+
+        async def main():
+            while True:
+                print("old")
+                await asyncio.sleep(0.2)
+
+        asyncio.run(main())
+        """,
+    )
+    scripts.open_path(str(path))
+    wait_text(qtbot, window, "old")
+    path.write_text(path.read_text().replace('"old"', '"new"'))
+    wait_text(qtbot, window, "new", timeout=8000)
+    assert window.controller.tasks.by_name("main").state != "done"
+    # a save that breaks the file shows why, and the next good save runs again
+    path.write_text("import asyncio\nprint('oops'\n")
+    shown = banner(qtbot, window)
+    assert "SyntaxError" in shown.title.text()
+    path.write_text(
+        "import asyncio\n\nasync def main():\n    print('fixed')\n\nasyncio.run(main())\n"
+    )
+    wait_text(qtbot, window, "fixed", timeout=8000)
+    qtbot.waitUntil(lambda: not scripts.dock.isVisible(), timeout=3000)
+
+
+def test_recent_scripts_are_remembered(qtbot, controller, tmp_path):
+    from app.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    path = write(tmp_path, "import asyncio\nasync def main():\n    pass\n")
+    first = MainWindow(controller, settings=settings)
+    qtbot.addWidget(first)
+    first.script_feature.open_path(str(path))
+    assert [a.toolTip() for a in first.script_feature.recent_menu.actions()] == [str(path)]
+    first.close()
+    second = MainWindow(controller, settings=settings)
+    qtbot.addWidget(second)
+    recent = second.script_feature.recent_menu
+    assert recent.isEnabled() and recent.actions()[0].text() == "mine.py"
+    second.close()
+
+
+# -- misbehaving scripts ----------------------------------------------------------------------
+
+
+def test_exception_in_a_task_shows_on_its_lane_and_in_the_console(qtbot, window, scripts):
+    scripts.open_path(str(SAMPLES_DIR / "task_exception.py"))
+    divide = wait_state(qtbot, window, "divide", "failed")
+    window.tick()
+    assert divide.exception == "ZeroDivisionError: division by zero"
+    assert window.lanes._info_text(divide) == "ZeroDivisionError: division by zero"
+    console = window.console.toPlainText()
+    assert "[divide] Traceback (most recent call last):" in console
+    assert "[divide] ZeroDivisionError: division by zero" in console
+    wait_text(qtbot, window, "main saw: ZeroDivisionError('division by zero')")
+    still_responds(qtbot, window)
+
+
+def test_a_crashed_script_gets_the_banner(qtbot, window, scripts, tmp_path):
+    path = write(
+        tmp_path,
+        """\
+        import asyncio
+
+        async def main():
+            await asyncio.sleep(0.1)
+            return {}["missing"]
+
+        asyncio.run(main())
+        """,
+    )
+    scripts.open_path(str(path))
+    shown = banner(qtbot, window)
+    assert shown.headline.text() == "mine.py stopped with an error at line 5."
+    assert shown.title.text() == "mine.py, line 5: KeyError: 'missing'"
+    still_responds(qtbot, window)
+    # a new run clears the old problem
+    qtbot.waitUntil(lambda: not scripts.dock.isVisible(), timeout=2000)
+
+
+def test_sys_exit_is_reported_and_the_app_keeps_running(qtbot, window, scripts):
+    scripts.open_path(str(SAMPLES_DIR / "sys_exit.py"))
+    shown = banner(qtbot, window)
+    assert shown.headline.text().startswith("sys_exit.py called sys.exit(0) at line 11")
+    assert window.isVisible()
+    still_responds(qtbot, window)
+
+
+def test_input_is_reported_without_waiting(qtbot, window, scripts):
+    scripts.open_path(str(SAMPLES_DIR / "input_call.py"))
+    shown = banner(qtbot, window)
+    assert "input() has nothing to read" in shown.title.text()
+    assert "name = input(" in shown.excerpt.text()
+    still_responds(qtbot, window)
+
+
+def test_blocking_sleep_is_interrupted_and_its_line_shown(qtbot, window, scripts):
+    scripts.open_path(str(SAMPLES_DIR / "blocking_sleep.py"))
+    sleeper = wait_state(qtbot, window, "sleeper", "failed", timeout=8000)
+    assert sleeper.exception.endswith("at blocking_sleep.py:20; interrupted")
+    shown = banner(qtbot, window)
+    assert shown.headline.text().startswith("sleeper blocked the loop for 0.")
+    assert shown.excerpt.text().splitlines()[0] == "20 |     time.sleep(30)"
+    assert "await asyncio.sleep" in shown.hint.text()
+    blocked = window.controller.events.of_type(LoopBlocked)
+    assert any(e.line == 20 and e.what == "sleeper" for e in blocked)
+    # the other task carried on once the loop was free
+    wait_text(qtbot, window, "tick 4")
+    still_responds(qtbot, window)
+
+
+def test_window_is_never_frozen_longer_than_the_default_limit(qtbot, window, scripts, tmp_path):
+    scripts.watchdog.interrupt_after = 2.0  # the shipped default
+    path = write(
+        tmp_path,
+        """\
+        import asyncio
+
+        async def main():
+            await asyncio.sleep(0.1)
+            while True:
+                pass
+
+        asyncio.run(main())
+        """,
+    )
+    scripts.open_path(str(path))
+    main = wait_state(qtbot, window, "main", "failed", timeout=10000)
+    assert "blocked the loop for 2." in main.exception
+    (blocked,) = [e for e in window.controller.events.of_type(LoopBlocked) if e.task == main.id]
+    assert 1.9 < blocked.wall < 3.5  # the freeze the user saw
+    assert blocked.line in (5, 6)
+    still_responds(qtbot, window)
+
+
+def test_print_flood_keeps_the_console_bounded_and_responsive(qtbot, window, scripts):
+    scripts.open_path(str(SAMPLES_DIR / "print_flood.py"))
+    wait_text(qtbot, window, "flood over", timeout=30000)
+    window.tick()
+    console = window.controller.console
+    assert len(console.lines()) == console.capacity
+    assert console.dropped > 90_000
+    assert window.console.document().blockCount() <= console.capacity
+    assert window.console.toPlainText().rstrip().endswith("[main] flood over")
+    still_responds(qtbot, window)
+
+
+def test_ten_thousand_tasks_paint_only_the_visible_lanes(qtbot, window, scripts):
+    scripts.open_path(str(SAMPLES_DIR / "many_tasks.py"))
+    tasks = window.controller.tasks
+    qtbot.waitUntil(lambda: len(tasks) >= 10_001, timeout=15000)
+    qtbot.waitUntil(lambda: sum(r.state == "sleep" for r in tasks.rows()) > 100, timeout=5000)
+    window.tick()
+    lanes = window.lanes
+    painted = []
+    original = lanes._paint_row
+    lanes._paint_row = lambda p, row, rect, now, index: (
+        painted.append(row.id),
+        original(p, row, rect, now, index),
+    )
+    lanes.viewport().repaint()
+    visible = lanes.viewport().height() // lanes.row_height + 2
+    assert 0 < len(painted) <= visible
+    lanes.verticalScrollBar().setValue(lanes.verticalScrollBar().maximum())
+    painted.clear()
+    lanes.viewport().repaint()
+    assert painted and painted[-1] == lanes._rows[-1].id and len(painted) <= visible
+    lanes._paint_row = original
+    # the code view names a few tasks on the busy line and counts the rest
+    window.code._version = -1
+    window.code.refresh()
+    marks = window.code.marks()
+    assert all(len(tags) <= MAX_TAGS_PER_LINE for tags in marks.values())
+    sleep_line = 8  # await asyncio.sleep(random.uniform(1, 5))
+    parked = sum(
+        1 for r in window.controller.tasks.rows() if r.live and r.line and r.line[1] == sleep_line
+    )
+    assert parked > MAX_TAGS_PER_LINE
+    assert len(marks[sleep_line]) == 1
+    assert marks[sleep_line][0][1].endswith(f" +{parked - 1:,} more")
+    window.stop_action.trigger()
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=15000)
+    still_responds(qtbot, window)
+
+
+CLI_PROGRAM = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from app import cli
+from app.gui import make_application
+
+make_application()
+
+def check():
+    window = next(w for w in QApplication.topLevelWidgets() if w.objectName() == "MainWindow")
+    feature = window.script_feature
+    if "hello, again" in window.controller.console.texts():
+        sys.__stdout__.write(f"ran; watching {feature.watcher.files()}\\n")
+        window.close()
+    else:
+        QTimer.singleShot(50, check)
+
+QTimer.singleShot(50, check)
+sys.exit(cli.main(["run", sys.argv[1]]))
+"""
+
+
+def test_coroscope_run_script_opens_the_app_on_it(tmp_path):
+    root = Path(__file__).resolve().parent.parent
+    script = root / "resources" / "samples" / "run_no_guard.py"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", CLI_PROGRAM, str(script)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [f"ran; watching ['{script}']"]
+    assert "Traceback" not in out.stderr
+    assert "was destroyed" not in out.stderr
