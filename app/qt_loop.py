@@ -8,6 +8,7 @@ scheduler exactly when it has work, instead of one coarse Qt timer per handle.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 from typing import Any
@@ -18,7 +19,7 @@ os.environ.setdefault("QT_API", "pyside6")
 
 import qasync
 import shiboken6
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 
 from app.traced_loop import TracingMixin
 
@@ -69,8 +70,11 @@ class TracingLoop(TracingMixin, qasync.QEventLoop):
             raise RuntimeError("Cannot close a running event loop")
         if self.is_closed():
             return
-        # At interpreter exit the loop's __del__ may run after Qt deleted the timer.
-        if shiboken6.isValid(self._driver):
-            self._driver.stop()
+        if QCoreApplication.instance() is None or not shiboken6.isValid(self._driver):
+            # The garbage collector closing a forgotten loop at interpreter exit,
+            # after Qt is gone: there is nothing of Qt's left to tidy up.
+            asyncio.BaseEventLoop.close(self)
+            return
+        self._driver.stop()
         self.scheduler.clear()
         super().close()
