@@ -222,8 +222,9 @@ class EventLog:
 
     def __init__(self, capacity: int = 100_000) -> None:
         self._ring: deque[Event] = deque(maxlen=capacity)
+        self._append = self._ring.append
         self._listeners: list[Listener] = []
-        self.dropped = 0
+        self._emitted = 0
 
     @property
     def capacity(self) -> int:
@@ -238,11 +239,15 @@ class EventLog:
 
         return unsubscribe
 
+    @property
+    def dropped(self) -> int:
+        """Events that fell off the ring (listeners still saw them)."""
+        return max(0, self._emitted - (self._ring.maxlen or 0))
+
     def emit(self, event: Event) -> None:
-        ring = self._ring
-        if len(ring) == ring.maxlen:
-            self.dropped += 1
-        ring.append(event)
+        # Called once per task step: kept to a count, an append and the listeners.
+        self._emitted += 1
+        self._append(event)
         for listener in self._listeners:
             listener(event)
 
@@ -257,4 +262,4 @@ class EventLog:
 
     def clear(self) -> None:
         self._ring.clear()
-        self.dropped = 0
+        self._emitted = 0

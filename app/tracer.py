@@ -41,6 +41,8 @@ from app.introspect import (
 from app.scheduler import RUN_ID, Scheduler
 
 DEFAULT_BLOCK_THRESHOLD = 0.100
+_Task = asyncio.Task
+_new_tuple = tuple.__new__
 
 
 class TaskInfo:
@@ -140,38 +142,21 @@ class Tracer:
         if self._unannounced:
             self.announce()
         owner = getattr(handle._callback, "__self__", None)
-        if owner is None or not isinstance(owner, asyncio.Task):
+        # The exact type first: an isinstance() call per callback adds up.
+        if type(owner) is not _Task and not isinstance(owner, asyncio.Task):
             self._run_callback(handle)
             return
-        info = self._tasks.get(owner)
+        task = owner
+        info = self._tasks.get(task)
         if info is None:  # created before tracing began, or by a foreign task factory
-            info = self.task_created(owner)
+            info = self.task_created(task)
             self.announce()
-        self._run_step(handle, owner, info)
-
-    def _run_callback(self, handle: asyncio.Handle) -> None:
-        wall0 = self.step_started_wall = perf_counter()
-        try:
-            handle._run()
-        except (SystemExit, KeyboardInterrupt) as exc:
-            if handle._context.get(RUN_ID) is None:
-                raise
-            self._escaped(None, exc, describe_callback(handle._callback))
-        finally:
-            self.step_started_wall = None
-        wall = perf_counter() - wall0
-        if self._unannounced:
-            self.announce()
-        if wall >= self.block_threshold:
-            self._blocked(None, describe_callback(handle._callback), wall, None)
-
-    def _run_step(self, handle: asyncio.Handle, task: asyncio.Task, info: TaskInfo) -> None:
-        # The hot path of a traced loop: keep attribute lookups and calls few.
+        # The rest is the hot path of a traced loop, run once per task step and
+        # kept inline: every call and attribute lookup here costs about as much as
+        # asyncio's own step.
         sched = self.scheduler
-        now = self.clock.now
         sched.current_task = task
         sched.current_task_id = task_id = info.id
-        started = now()
         wall0 = self.step_started_wall = perf_counter()
         try:
             handle._run()
@@ -184,13 +169,15 @@ class Tracer:
             self._escaped(task_id, exc, info.name)
         finally:
             wall = perf_counter() - wall0
-            self.step_started_wall = None
-            sched.current_task = None
-            sched.current_task_id = None
+            self.step_started_wall = sched.current_task = sched.current_task_id = None
+        # One clock reading per step: the start follows from the wall time spent
+        # (the clock stands still while paused and cannot change speed mid-step).
+        clock = self.clock
+        end = clock.now()
+        started = end if clock.paused else end - wall * clock.speed
         info.resumes += 1
         if self._unannounced:
             self.announce()
-        end = now()
         if info.resumes == 1:
             name = task.get_name()
             if name != info.name:  # renamed between creation and first step
@@ -207,7 +194,11 @@ class Tracer:
                 # will move on at once, so skip the await-chain walk here; a
                 # paused view asks ``live_frames`` instead.
                 frames = ()
-                self.log.emit(TaskStep(end, task_id, started, wall, "ready", "", None, frames))
+                # The commonest step of all: build the record without the
+                # NamedTuple constructor's extra Python frame.
+                self.log.emit(
+                    _new_tuple(TaskStep, (end, task_id, started, wall, "ready", "", None, (), ()))
+                )
             else:
                 frames = await_frames(task.get_coro())
                 waiting, awaiting, due, targets = self._waiting_on(task, waiter, frames)
@@ -218,6 +209,22 @@ class Tracer:
             if not frames and not task.done():
                 frames = await_frames(task.get_coro())
             self._blocked(task_id, info.name, wall, frames)
+
+    def _run_callback(self, handle: asyncio.Handle) -> None:
+        wall0 = self.step_started_wall = perf_counter()
+        try:
+            handle._run()
+        except (SystemExit, KeyboardInterrupt) as exc:
+            if handle._context.get(RUN_ID) is None:
+                raise
+            self._escaped(None, exc, describe_callback(handle._callback))
+        finally:
+            self.step_started_wall = None
+        wall = perf_counter() - wall0
+        if self._unannounced:
+            self.announce()
+        if wall >= self.block_threshold:
+            self._blocked(None, describe_callback(handle._callback), wall, None)
 
     def _waiting_on(self, task: asyncio.Task, waiter: object, frames) -> tuple:
         """(waiting kind, label, due time, awaited task ids) for a parked task."""
