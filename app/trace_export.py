@@ -36,6 +36,8 @@ PID = 1
 # A busy session (1,000 tasks stepping for minutes) would otherwise grow without
 # bound; past this many steps the summary stays exact but slices are dropped.
 MAX_STEPS = 1_000_000
+# The same for a run that churns short tasks for a long time.
+MAX_TASKS = 100_000
 STATES = ("pending", "done", "cancelled", "failed")
 
 
@@ -60,8 +62,9 @@ class TraceCollector:
     app's own helper tasks, such as the one that stops a run, belong to no run).
     """
 
-    def __init__(self, max_steps: int = MAX_STEPS) -> None:
+    def __init__(self, max_steps: int = MAX_STEPS, max_tasks: int = MAX_TASKS) -> None:
         self.max_steps = max_steps
+        self.max_tasks = max_tasks
         self.reset()
 
     def reset(self, origin: float = 0.0, run: int | None = None) -> None:
@@ -72,6 +75,7 @@ class TraceCollector:
         self._blocks: list[tuple[str, float, float, str | None]] = []
         self._last_start: dict[int, float] = {}
         self.dropped_steps = 0
+        self.dropped_tasks = 0
         self.last_time = origin
 
     def __call__(self, event: Event) -> None:
@@ -98,6 +102,9 @@ class TraceCollector:
                 self.dropped_steps += 1
         elif kind is TaskCreated:
             if self.run is not None and event.run != self.run:
+                return
+            if len(self._tasks) >= self.max_tasks:
+                self.dropped_tasks += 1
                 return
             self._tasks[event.task] = _Task(event.task, event.name, event.parent, event.t)
         elif kind is TaskEnded:
@@ -205,6 +212,7 @@ class TraceCollector:
             "coroscope": __version__,
             "loop_time": self._rel(end),
             "dropped_steps": self.dropped_steps,
+            "dropped_tasks": self.dropped_tasks,
             **(metadata or {}),
         }
         return {
