@@ -28,12 +28,13 @@ from PySide6.QtGui import (
     QStaticText,
     QTransform,
 )
-from PySide6.QtWidgets import QDoubleSpinBox, QMenu, QSizePolicy, QToolTip, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QSizePolicy, QWidget
 
 from app.clock import VirtualClock
 from app.loop_model import LoopModel, TimerRow
 from app.task_model import TaskModel
 from widgets import theme
+from widgets.painted_rows import PaintedRows
 
 _TEXT_W = 176
 _DUE_W = 84
@@ -50,7 +51,7 @@ def nice_horizon(seconds: float) -> float:
     return float(math.ceil(seconds / 3600) * 3600)
 
 
-class TimerListView(QWidget):
+class TimerListView(PaintedRows, QWidget):
     cancelRequested = Signal(int)  # timer id
     moveRequested = Signal(int, float)  # timer id, new due time (loop seconds)
 
@@ -134,13 +135,6 @@ class TimerListView(QWidget):
         )
         return {"text": text, "bar": bar, "due": due, "button": button}
 
-    def area_centre(self, timer_id: int, area: str) -> QPoint:
-        """Where to click for ``area`` of a timer's row (used by tests)."""
-        rect = self.row_rect(timer_id)
-        if rect is None:
-            raise LookupError(f"no row for timer {timer_id}")
-        return self._areas(rect)[area].center()
-
     def bar_point(self, timer_id: int, remaining: float) -> QPoint:
         """The point on a row's bar that stands for ``remaining`` seconds from now."""
         rect = self.row_rect(timer_id)
@@ -149,15 +143,6 @@ class TimerListView(QWidget):
         bar = self._areas(rect)["bar"]
         fraction = max(0.0, min(1.0, remaining / self._horizon))
         return QPoint(bar.left() + round(fraction * bar.width()), bar.center().y())
-
-    def _hit(self, row: TimerRow, pos: QPoint) -> str | None:
-        rect = self.row_rect(row.id)
-        if rect is None:
-            return None
-        for name, area in self._areas(rect).items():
-            if area.contains(pos):
-                return name
-        return None
 
     # -- frame tick -------------------------------------------------------------------
     def refresh(self) -> None:
@@ -455,26 +440,9 @@ class TimerListView(QWidget):
             actions.append(action)
         return actions
 
-    def contextMenuEvent(self, event) -> None:
-        row = self.row_at(event.pos())
-        if row is None:
-            return
-        self.select(row.id)
-        menu = QMenu(self)
-        for action in self.actions_for(row):
-            menu.addAction(action)
-        menu.popup(event.globalPos())
-
     def event(self, event) -> bool:
         if event.type() == event.Type.ToolTip:
-            row = self.row_at(event.pos())
-            if row is None:
-                QToolTip.hideText()
-            else:
-                QToolTip.showText(
-                    event.globalPos(), self._tooltip(row, self._hit(row, event.pos())), self
-                )
-            return True
+            return self._show_tooltip(event)
         return super().event(event)
 
     def _tooltip(self, row: TimerRow, area: str | None) -> str:
@@ -498,40 +466,18 @@ class TimerListView(QWidget):
         rect = self.row_rect(timer_id)
         if row is None or rect is None:
             return None
-        self._close_editor()
         t = theme.current()
-        area = self._areas(rect)["bar"]
-        editor = QDoubleSpinBox(self)
-        editor.setRange(0.0, 86400.0)
-        editor.setDecimals(2)
-        editor.setSingleStep(0.5)
-        editor.setPrefix("fires in ")
-        editor.setSuffix(" s")
-        editor.setValue(row.remaining(self.clock.now()))
-        editor.setToolTip("Seconds of loop time until this timer fires; Enter applies, Esc cancels")
-        width = min(area.width() + self._areas(rect)["due"].width(), t.px(170))
-        editor.setGeometry(area.left(), rect.top() + t.px(4), width, rect.height() - t.px(8))
-        editor.editingFinished.connect(self._commit_editor)
-        editor.show()
-        editor.setFocus()
-        editor.selectAll()
-        self._editor = editor
-        self._editing = timer_id
-        return editor
-
-    def _commit_editor(self) -> None:
-        editor, timer_id = self._editor, self._editing
-        if editor is None or timer_id is None:
-            return
-        value = editor.value()
-        self._close_editor()
-        self.moveRequested.emit(timer_id, self.clock.now() + value)
-        self.setFocus()
-
-    def _close_editor(self) -> None:
-        if self._editor is not None:
-            editor = self._editor
-            self._editor = None
-            self._editing = None
-            editor.hide()
-            editor.deleteLater()
+        areas = self._areas(rect)
+        width = min(areas["bar"].width() + areas["due"].width(), t.px(170))
+        geometry = QRect(areas["bar"].left(), rect.top() + t.px(4), width, rect.height() - t.px(8))
+        return self._open_editor(
+            timer_id,
+            self,
+            geometry,
+            row.remaining(self.clock.now()),
+            "Seconds of loop time until this timer fires",
+            lambda item, value: self.moveRequested.emit(item, self.clock.now() + value),
+            maximum=86400.0,
+            decimals=2,
+            prefix="fires in ",
+        )

@@ -147,7 +147,10 @@ class ProblemBanner(QFrame):
         """Grow to fit wrapped text: a dock does not ask for height-for-width itself."""
         layout = self.layout()
         if layout is not None and self.width() > 0:
-            self.setMinimumHeight(layout.totalHeightForWidth(self.width()))
+            # -1 means "no height-for-width": keep the current minimum then.
+            height = layout.totalHeightForWidth(self.width())
+            if height >= 0:
+                self.setMinimumHeight(height)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

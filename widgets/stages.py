@@ -441,5 +441,5 @@ class _BlankStage(_Stage):
         painter.drawText(
             self.rect(),
             Qt.AlignmentFlag.AlignCenter,
-            "This demo has no picture of its own: watch the lanes, code and console.",
+            "No picture for this run: watch the lanes, the code and the console.",
         )

@@ -17,14 +17,13 @@ from PySide6.QtGui import QAction, QColor, QKeyEvent, QMouseEvent, QPainter, QPe
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QDoubleSpinBox,
-    QMenu,
-    QToolTip,
     QWidget,
 )
 
 from app.clock import VirtualClock
 from app.task_model import STATE_LABELS, TaskModel, TaskRow
 from widgets import theme
+from widgets.painted_rows import PaintedRows
 from widgets.task_actions import task_actions
 
 _NAME_W = 124
@@ -33,7 +32,7 @@ _INFO_W = 260
 _BUTTON_W = 30
 
 
-class TaskLanesView(QAbstractScrollArea):
+class TaskLanesView(PaintedRows, QAbstractScrollArea):
     cancelRequested = Signal(int)
     wakeRequested = Signal(int)
     delayRequested = Signal(int, float)
@@ -51,8 +50,6 @@ class TaskLanesView(QAbstractScrollArea):
         self._hover: int | None = None
         self._drag: tuple[int, float] | None = None  # (task id, span seconds)
         self._drag_remaining: float | None = None
-        self._editor: QDoubleSpinBox | None = None
-        self._editing: int | None = None
         self.setMouseTracking(True)
         self.viewport().setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -108,13 +105,6 @@ class TaskLanesView(QAbstractScrollArea):
             rect.height(),
         )
         return {"name": name, "state": state, "bar": bar, "info": info, "button": button}
-
-    def area_centre(self, task_id: int, area: str) -> QPoint:
-        """Where to click for ``area`` of a lane (used by tests and the click overlay)."""
-        rect = self.row_rect(task_id)
-        if rect is None:
-            raise LookupError(f"no lane for task {task_id}")
-        return self._areas(rect)[area].center()
 
     def bar_point(self, task_id: int, fraction: float) -> QPoint:
         rect = self.row_rect(task_id)
@@ -317,15 +307,6 @@ class TaskLanesView(QAbstractScrollArea):
         self.viewport().update()
         super().leaveEvent(event)
 
-    def _hit(self, row: TaskRow, pos: QPoint) -> str | None:
-        rect = self.row_rect(row.id)
-        if rect is None:
-            return None
-        for name, area in self._areas(rect).items():
-            if area.contains(pos):
-                return name
-        return None
-
     def _remaining_at(self, drag: tuple[int, float], pos: QPoint) -> float:
         rect = self.row_rect(drag[0])
         if rect is None:
@@ -389,41 +370,16 @@ class TaskLanesView(QAbstractScrollArea):
         rect = self.row_rect(task_id)
         if row is None or rect is None or row.state != "sleep":
             return None
-        self._close_editor()
         bar = self._areas(rect)["bar"]
-        editor = QDoubleSpinBox(self.viewport())
-        editor.setRange(0.0, 3600.0)
-        editor.setDecimals(1)
-        editor.setSingleStep(0.5)
-        editor.setSuffix(" s")
-        editor.setValue(row.remaining(self.clock.now()) or 0.0)
-        editor.setToolTip("New remaining sleep time; Enter applies, Esc cancels")
-        width = theme.current().px(110)
-        editor.setGeometry(bar.left(), rect.top() + 2, width, rect.height() - 4)
-        editor.editingFinished.connect(self._commit_editor)
-        editor.show()
-        editor.setFocus()
-        editor.selectAll()
-        self._editor = editor
-        self._editing = task_id
-        return editor
-
-    def _commit_editor(self) -> None:
-        editor, task_id = self._editor, self._editing
-        if editor is None or task_id is None:
-            return
-        value = editor.value()
-        self._close_editor()
-        self.remainingRequested.emit(task_id, value)
-        self.setFocus()
-
-    def _close_editor(self) -> None:
-        if self._editor is not None:
-            editor = self._editor
-            self._editor = None
-            self._editing = None
-            editor.hide()
-            editor.deleteLater()
+        geometry = QRect(bar.left(), rect.top() + 2, theme.current().px(110), rect.height() - 4)
+        return self._open_editor(
+            task_id,
+            self.viewport(),
+            geometry,
+            row.remaining(self.clock.now()) or 0.0,
+            "New remaining sleep time",
+            self.remainingRequested.emit,
+        )
 
     # -- keyboard and menu -----------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -466,26 +422,9 @@ class TaskLanesView(QAbstractScrollArea):
     def actions_for(self, row: TaskRow) -> list[QAction]:
         return task_actions(self, row, self.edit_remaining)
 
-    def contextMenuEvent(self, event) -> None:
-        row = self.row_at(event.pos())
-        if row is None:
-            return
-        self._select(row.id)
-        menu = QMenu(self)
-        for action in self.actions_for(row):
-            menu.addAction(action)
-        menu.popup(event.globalPos())
-
     def viewportEvent(self, event) -> bool:
         if event.type() == event.Type.ToolTip:
-            row = self.row_at(event.pos())
-            if row is None:
-                QToolTip.hideText()
-            else:
-                QToolTip.showText(
-                    event.globalPos(), self._tooltip(row, self._hit(row, event.pos())), self
-                )
-            return True
+            return self._show_tooltip(event)
         return super().viewportEvent(event)
 
     def _tooltip(self, row: TaskRow, area: str | None) -> str:
