@@ -30,8 +30,8 @@ class TraceExport(QObject):
         self.window = window
         self.controller = window.controller
         # The app keeps this for as long as it runs: a smaller cap than the
-        # command line's (about 40 MB at most) keeps a day-long session bounded.
-        self.collector = TraceCollector(max_steps=200_000, max_tasks=20_000)
+        # command line's (about 20 MB at most) keeps a day-long session bounded.
+        self.collector = TraceCollector(max_steps=100_000, max_tasks=20_000)
         self.collector.reset(run=_NO_RUN)
         self.folder = Path(
             QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
