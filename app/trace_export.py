@@ -73,7 +73,9 @@ class TraceCollector:
         self._tasks: dict[int, _Task] = {}
         self._steps: list[tuple[int, float, float, float, str, str, tuple[Frame, ...]]] = []
         self._blocks: list[tuple[str, float, float, str | None]] = []
-        self._last_start: dict[int, float] = {}
+        # A LoopBlocked follows right after the step it is about, so the last
+        # step's start is all that is needed (a dict per task would grow forever).
+        self._last_step: tuple[int, float] | None = None
         self.dropped_steps = 0
         self.dropped_tasks = 0
         self.last_time = origin
@@ -85,7 +87,7 @@ class TraceCollector:
             if task is None:
                 return
             task.resumes += 1
-            self._last_start[event.task] = event.started
+            self._last_step = (event.task, event.started)
             if len(self._steps) < self.max_steps:
                 self._steps.append(
                     (
@@ -131,7 +133,8 @@ class TraceCollector:
             task = self._tasks.get(event.task)
             if task is None:
                 return
-            start = self._last_start.get(event.task, event.t - event.wall)
+            last = self._last_step
+            start = last[1] if last is not None and last[0] == event.task else event.t - event.wall
         else:
             start = event.t - event.wall
         where = f"{os.path.basename(event.file)}:{event.line}" if event.line else None
