@@ -1,9 +1,7 @@
 """Starting and stopping the desktop app around one traced qasync loop.
 
-Shutdown order matters: when the last window closes, ``run_forever`` returns;
-we then stop the run (cancelling and draining its tasks), cancel anything else
-still pending, close async generators, and only then close the loop, so no
-"Task was destroyed but it is pending" or "Event loop is closed" ever prints.
+When the last window closes, ``run_forever`` returns and ``app.shutdown``
+stops the run and closes the loop in the order that keeps exit silent.
 """
 
 from __future__ import annotations
@@ -23,6 +21,7 @@ from app.controller import Controller
 from app.main_window import MainWindow
 from app.qt_loop import TracingLoop
 from app.run import Target
+from app.shutdown import close_loop
 from widgets import theme
 
 ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icons" / "coroscope.svg"
@@ -39,26 +38,6 @@ def make_application(argv: list[str] | None = None) -> QApplication:
         app.setWindowIcon(QIcon(str(ICON_PATH)))
     theme.apply_theme("dark", app=app)
     return app
-
-
-def drain(loop: TracingLoop, controller: Controller) -> None:
-    """Stop the run and every other task, then close the loop quietly."""
-    if loop.is_closed():
-        return
-    if loop.clock.paused:
-        loop.resume()
-    try:
-        loop.run_until_complete(controller.stop())
-        leftovers = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for task in leftovers:
-            task.cancel()
-        if leftovers:
-            loop.run_until_complete(asyncio.wait(leftovers, timeout=2.0))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-    finally:
-        controller.close()
-        loop.close()
-        asyncio.set_event_loop(None)
 
 
 def run_app(target: Target | None = None, settings: QSettings | None = None) -> int:
@@ -81,5 +60,5 @@ def run_app(target: Target | None = None, settings: QSettings | None = None) -> 
         loop.run_forever()
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        drain(loop, controller)
+        close_loop(loop, controller)
     return 0

@@ -200,6 +200,7 @@ def _run_traced(target, threshold: float, limit: float, realtime: bool) -> tuple
     """Run ``target`` on a headless traced loop; the trace document and a note."""
     from app.controller import Controller, IntentError
     from app.ctrl_c import CtrlC
+    from app.shutdown import close_loop
     from app.trace_export import TraceCollector
     from app.traced_loop import HeadlessLoop
 
@@ -240,26 +241,9 @@ def _run_traced(target, threshold: float, limit: float, realtime: bool) -> tuple
         )
         return document, note
     finally:
-        _close(loop, controller)
+        close_loop(loop, controller)
 
 
-def _close(loop, controller) -> None:
-    try:
-        if not loop.is_closed() and not loop.is_running():
-            leftovers = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            for task in leftovers:
-                task.cancel()
-            if leftovers:
-                loop.run_until_complete(asyncio.wait(leftovers, timeout=2.0))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-    finally:
-        controller.close()
-        if not loop.is_running():
-            loop.close()
-        asyncio.set_event_loop(None)
-
-
-# -- record --------------------------------------------------------------------
 def _record(args: argparse.Namespace) -> int:
     size = _option(parse_size, args.size)
     fps = _option(parse_fps, args.fps)

@@ -27,6 +27,7 @@ CORE_MODULES = [
     "app.watchdog",
     "app.cli",
     "app.ctrl_c",
+    "app.shutdown",
     "app.atomic_file",
     "app.progress",
     "app.take_cli",
