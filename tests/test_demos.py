@@ -100,10 +100,10 @@ def test_every_registered_demo_has_a_module_docstring_and_guard():
         assert asyncio.iscoroutinefunction(module.main), demo.key
 
 
-@pytest.mark.parametrize("key", ["hello", "chained"])
-def test_demo_runs_alone_with_plain_python(key):
+def run_alone(key: str) -> subprocess.CompletedProcess:
+    """``python -m demos.KEY`` in a child process, without Coroscope."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", f"demos.{key}"],
         capture_output=True,
         text=True,
@@ -111,6 +111,11 @@ def test_demo_runs_alone_with_plain_python(key):
         env=env,
         timeout=30,
     )
+
+
+@pytest.mark.parametrize("key", ["hello", "chained"])
+def test_demo_runs_alone_with_plain_python(key):
+    out = run_alone(key)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == EXPECTED[key]
     assert out.stderr == ""

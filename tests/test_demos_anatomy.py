@@ -3,9 +3,6 @@
 import asyncio
 import dataclasses
 import functools
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +21,7 @@ from app.events import (
     TimerScheduled,
 )
 from app.targets import demo_target
+from tests.test_demos import run_alone
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -269,15 +267,7 @@ def test_a_raising_demo_fails_its_task_and_the_next_demo_still_runs(capturing):
 
 @pytest.mark.parametrize("key", ["echo_protocol", "subprocess_pipes"])
 def test_io_demo_runs_alone_with_plain_python(key):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(
-        [sys.executable, "-m", f"demos.{key}"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=30,
-    )
+    out = run_alone(key)
     assert out.returncode == 0, out.stderr
     assert out.stderr == ""
     last = out.stdout.splitlines()[-1]
