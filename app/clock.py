@@ -22,13 +22,15 @@ class VirtualClock:
         self._source = source
         self._speed = _checked_speed(speed)
         self._paused = False
+        # Loop seconds per real second: the speed, or 0 while paused. One number
+        # lets now() (and the tracer, which reads these fields once per step)
+        # work without a branch.
+        self._rate = self._speed
         self._anchor_real = source()
         self._anchor_virtual = 0.0
 
     def now(self) -> float:
-        if self._paused:
-            return self._anchor_virtual
-        return self._anchor_virtual + (self._source() - self._anchor_real) * self._speed
+        return self._anchor_virtual + (self._source() - self._anchor_real) * self._rate
 
     @property
     def paused(self) -> bool:
@@ -46,16 +48,20 @@ class VirtualClock:
         if not self._paused:
             self._reanchor()
             self._paused = True
+            self._rate = 0.0
 
     def resume(self) -> None:
         if self._paused:
             self._anchor_real = self._source()
             self._paused = False
+            self._rate = self._speed
 
     def set_speed(self, speed: float) -> None:
         speed = _checked_speed(speed)
         self._reanchor()
         self._speed = speed
+        if not self._paused:
+            self._rate = speed
 
     def advance(self, seconds: float) -> None:
         """Jump loop time forward (used by Step, autojump and the frame recorder)."""

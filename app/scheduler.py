@@ -84,12 +84,12 @@ class Scheduler:
         self._future_labels: dict[int, str] = {}  # id(future) -> what it stands for
         self._ids = itertools.count(1)
         self._seq = itertools.count()
-        # Set by the tracer while a task step runs; read by output capture and
-        # timer bookkeeping to say who did what.
-        self.current_task: asyncio.Task | None = None
+        # The id of the task whose step is running, set by the tracer; read by
+        # output capture, timer bookkeeping and the watchdog to say who did what.
         self.current_task_id: int | None = None
-        # None runs handles directly (untraced); the tracer installs its own.
-        self.run_handle: Callable[[asyncio.Handle], None] | None = None
+        # None runs handles directly (untraced); the tracer installs its own
+        # batch runner: run_batch(ready, count, deadline) -> how many ran.
+        self.run_batch: Callable[[deque, int, float], int] | None = None
         self.callbacks_run = 0
 
     # -- scheduling -------------------------------------------------------
@@ -236,20 +236,19 @@ class Scheduler:
         """Run up to ``limit`` ready callbacks (default: those queued now)."""
         ready = self._ready
         count = len(ready) if limit is None else min(limit, len(ready))
-        run = self.run_handle
         deadline = time.perf_counter() + budget
-        ran = 0
-        for _ in range(count):
-            handle = ready.popleft()
-            if handle._cancelled:
-                continue
-            if run is None:
+        if self.run_batch is not None:
+            ran = self.run_batch(ready, count, deadline)
+        else:
+            ran = 0
+            for _ in range(count):
+                handle = ready.popleft()
+                if handle._cancelled:
+                    continue
                 handle._run()
-            else:
-                run(handle)
-            ran += 1
-            if not ran & 31 and time.perf_counter() > deadline:
-                break
+                ran += 1
+                if not ran & 31 and time.perf_counter() > deadline:
+                    break
         self.callbacks_run += ran
         return ran
 

@@ -50,7 +50,7 @@ class TracingMixin(AnatomyHooks):
         self.scheduler = Scheduler(self.clock, self.events.emit if trace else None)
         self.tracer = Tracer(self.events, self.clock, self.scheduler, block_threshold)
         if trace:
-            self.scheduler.run_handle = self.tracer.run_handle
+            self.scheduler.run_batch = self.tracer.run_batch
         self.tracing = trace
         # Autojump skips idle loop time (sleeps finish at once) while nothing
         # outside the loop, such as a socket, a pipe or a worker thread, is pending.

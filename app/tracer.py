@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import traceback
+from collections import deque
 from collections.abc import Callable
 from contextvars import Context
 from time import perf_counter
@@ -46,7 +47,7 @@ _new_tuple = tuple.__new__
 
 
 class TaskInfo:
-    __slots__ = ("created", "id", "name", "parent", "resumes", "run")
+    __slots__ = ("created", "fresh", "id", "name", "parent", "run")
 
     def __init__(
         self, task_id: int, name: str, parent: int | None, run: int | None, created: float
@@ -56,7 +57,7 @@ class TaskInfo:
         self.parent = parent
         self.run = run
         self.created = created
-        self.resumes = 0
+        self.fresh = True  # not stepped yet
 
 
 class Tracer:
@@ -138,77 +139,122 @@ class Tracer:
         return dict(self._tasks)
 
     # -- running ----------------------------------------------------------
-    def run_handle(self, handle: asyncio.Handle) -> None:
-        if self._unannounced:
-            self.announce()
-        owner = getattr(handle._callback, "__self__", None)
-        # The exact type first: an isinstance() call per callback adds up.
-        if type(owner) is not _Task and not isinstance(owner, asyncio.Task):
-            self._run_callback(handle)
-            return
-        task = owner
-        info = self._tasks.get(task)
-        if info is None:  # created before tracing began, or by a foreign task factory
-            info = self.task_created(task)
-            self.announce()
-        # The rest is the hot path of a traced loop, run once per task step and
-        # kept inline: every call and attribute lookup here costs about as much as
-        # asyncio's own step.
+    def run_batch(self, ready: deque, count: int, deadline: float) -> int:
+        """Run up to ``count`` handles from ``ready``, tracing each; the scheduler's
+        inner loop when tracing. Returns how many ran (cancelled ones are skipped).
+
+        This is the hot path of a traced loop, run once per task step, so it is one
+        function with everything it reads hoisted out of the loop: each call or
+        attribute lookup per step costs a noticeable share of asyncio's own step.
+        """
+        popleft = ready.popleft
+        tasks_get = self._tasks.get
         sched = self.scheduler
-        sched.current_task = task
-        sched.current_task_id = task_id = info.id
-        wall0 = self.step_started_wall = perf_counter()
-        try:
-            handle._run()
-        except (SystemExit, KeyboardInterrupt) as exc:
-            # asyncio stores these in the task, then re-raises them out of the step
-            # to stop the loop. A run's task (sys.exit() in a script) must not end
-            # the app: the task ends failed and its lane says why.
-            if info.run is None:
-                raise
-            self._escaped(task_id, exc, info.name)
-        finally:
-            wall = perf_counter() - wall0
-            self.step_started_wall = sched.current_task = sched.current_task_id = None
-        # One clock reading per step: the start follows from the wall time spent
-        # (the clock stands still while paused and cannot change speed mid-step).
         clock = self.clock
-        end = clock.now()
-        started = end if clock.paused else end - wall * clock.speed
-        info.resumes += 1
-        if self._unannounced:
+        log = self.log
+        append = log._append
+        pack = log.pack_ready_step
+        listeners = log._listeners
+        threshold = self.block_threshold
+        ran = emitted = 0
+        if self._unannounced:  # tasks created outside a step, e.g. by the controller
             self.announce()
-        if info.resumes == 1:
-            name = task.get_name()
-            if name != info.name:  # renamed between creation and first step
-                info.name = name
-                self.log.emit(TaskRenamed(end, task_id, name))
-        if task.done():
-            frames = ()
-            self.log.emit(TaskStep(end, task_id, started, wall, "done", "", None, frames))
-            self._ended(task, info, end)
-        else:
-            waiter = task._fut_waiter
-            if waiter is None:
-                # A bare yield (sleep(0)): the task is queued again already and
-                # will move on at once, so skip the await-chain walk here; a
-                # paused view asks ``live_frames`` instead.
-                frames = ()
-                # The commonest step of all: build the record without the
-                # NamedTuple constructor's extra Python frame.
-                self.log.emit(
-                    _new_tuple(TaskStep, (end, task_id, started, wall, "ready", "", None, (), ()))
-                )
-            else:
-                frames = await_frames(task.get_coro())
-                waiting, awaiting, due, targets = self._waiting_on(task, waiter, frames)
-                self.log.emit(
-                    TaskStep(end, task_id, started, wall, waiting, awaiting, due, frames, targets)
-                )
-        if wall >= self.block_threshold:
-            if not frames and not task.done():
-                frames = await_frames(task.get_coro())
-            self._blocked(task_id, info.name, wall, frames)
+        # One clock reading between two steps ends the first and starts the next;
+        # a step's wall time therefore includes the tracer's own work before it
+        # (about a microsecond).
+        mark = perf_counter()
+        try:
+            for _ in range(count):
+                handle = popleft()
+                if handle._cancelled:
+                    continue
+                ran += 1
+                task = getattr(handle._callback, "__self__", None)
+                # The exact type first: an isinstance() call per callback adds up.
+                if type(task) is not _Task and not isinstance(task, _Task):
+                    self._run_callback(handle)
+                    mark = perf_counter()
+                    if not ran & 31 and mark > deadline:
+                        break
+                    continue
+                info = tasks_get(task)
+                if info is None:  # created before tracing began, or by a foreign factory
+                    info = self.task_created(task)
+                    self.announce()
+                sched.current_task_id = task_id = info.id
+                wall0 = self.step_started_wall = mark
+                try:
+                    handle._run()
+                except (SystemExit, KeyboardInterrupt) as exc:
+                    # asyncio stores these in the task, then re-raises them out of
+                    # the step to stop the loop. A run's task (sys.exit() in a
+                    # script) must not end the app: it ends failed, its lane says why.
+                    if info.run is None:
+                        raise
+                    self._escaped(task_id, exc, info.name)
+                mark = perf_counter()
+                self.step_started_wall = sched.current_task_id = None
+                wall = mark - wall0
+                # Loop time from the reading just taken (the clock cannot change
+                # speed or pause in the middle of a step).
+                # clock.now() for the reading just taken. The step started
+                # ``wall * rate`` of loop time before it ended (worked out only
+                # where needed: the bare-yield record keeps the rate instead).
+                rate = clock._rate
+                end = clock._anchor_virtual + (mark - clock._anchor_real) * rate
+                if self._unannounced:
+                    self.announce()
+                if info.fresh:
+                    self._first_step(task, info, end)
+                if task.done():
+                    frames = ()
+                    started = end - wall * rate
+                    log.emit(TaskStep(end, task_id, started, wall, "done", "", None, frames))
+                    self._ended(task, info, end)
+                elif task._fut_waiter is None:
+                    # A bare yield (sleep(0)): the task is queued again already and
+                    # moves on at once, so skip the await-chain walk; a paused view
+                    # asks ``live_frames`` instead. The commonest step of all, so
+                    # the record is built and delivered without calls in between.
+                    frames = ()
+                    emitted += 1
+                    append(pack(end, task_id, wall, rate))
+                    if listeners:
+                        started = end - wall * rate
+                        event = _new_tuple(
+                            TaskStep, (end, task_id, started, wall, "ready", "", None, (), ())
+                        )
+                        for listener in listeners:
+                            listener(event)
+                else:
+                    frames = await_frames(task.get_coro())
+                    waiting, awaiting, due, targets = self._waiting_on(
+                        task, task._fut_waiter, frames
+                    )
+                    started = end - wall * rate
+                    log.emit(
+                        TaskStep(
+                            end, task_id, started, wall, waiting, awaiting, due, frames, targets
+                        )
+                    )
+                if wall >= threshold:
+                    if not frames and not task.done():
+                        frames = await_frames(task.get_coro())
+                    self._blocked(task_id, info.name, wall, frames)
+                    mark = perf_counter()
+                if not ran & 31 and mark > deadline:
+                    break
+        finally:
+            self.step_started_wall = sched.current_task_id = None
+            log._emitted += emitted
+        return ran
+
+    def _first_step(self, task: asyncio.Task, info: TaskInfo, now: float) -> None:
+        info.fresh = False
+        name = task.get_name()
+        if name != info.name:  # renamed between creation and its first step
+            info.name = name
+            self.log.emit(TaskRenamed(now, info.id, name))
 
     def _run_callback(self, handle: asyncio.Handle) -> None:
         wall0 = self.step_started_wall = perf_counter()

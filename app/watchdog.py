@@ -279,12 +279,12 @@ class Watchdog:
             raise BlockingInterrupted(message)
 
     def _blocker(self) -> tuple[int | None, str]:
-        scheduler = self.tracer.scheduler
-        task = scheduler.current_task
-        if task is None:
+        task_id = self.tracer.scheduler.current_task_id
+        if task_id is None:
             return None, "a callback"
-        info = self.tracer.info(task)
-        return scheduler.current_task_id, info.name if info else task.get_name()
+        task = self.tracer.task_by_id(task_id)
+        info = self.tracer.info(task) if task is not None else None
+        return task_id, info.name if info else f"task {task_id}"
 
 
 def _trap_lines(frame: FrameType, tracer, started: float, message: str) -> None:

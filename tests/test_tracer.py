@@ -1,6 +1,7 @@
 """Tracing a real loop: the events a teacher would predict, with times and counts."""
 
 import asyncio
+import gc
 import time
 from pathlib import Path
 
@@ -111,3 +112,33 @@ def test_every_task_ends_exactly_once(headless):
     ended = [e.task for e in headless.events.of_type(TaskEnded)]
     assert sorted(created) == sorted(ended)
     assert len(set(ended)) == len(ended)
+
+
+def test_bare_yield_steps_are_kept_compact_and_read_back_as_task_steps():
+    loop = HeadlessLoop()
+    heard = []
+
+    async def yielder():
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+    try:
+        loop.clock.set_speed(0.5)
+        loop.run_until_complete(yielder())
+        without_listener = [e for e in loop.events.of_type(TaskStep) if e.waiting == "ready"]
+        loop.events.subscribe(heard.append)
+        loop.run_until_complete(yielder())
+    finally:
+        loop.close()
+    # the ring holds them packed (untracked by the garbage collector), not as tuples
+    packed = [item for item in loop.events._ring if not gc.is_tracked(item)]
+    assert len(packed) == 6
+    assert len(without_listener) == 3
+    for step in without_listener:
+        assert step.task == without_listener[0].task
+        # half speed: the step's loop time is half its wall time
+        assert step.t - step.started == pytest.approx(step.wall * 0.5)
+        assert step.started <= step.t
+    ring_steps = [e for e in loop.events.of_type(TaskStep) if e.waiting == "ready"][3:]
+    listened = [e for e in heard if isinstance(e, TaskStep) and e.waiting == "ready"]
+    assert listened == ring_steps and len(listened) == 3
