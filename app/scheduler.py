@@ -39,6 +39,10 @@ _BATCH_BUDGET = 0.010
 _sleep_callback = futures._set_result_unless_cancelled
 
 
+def _nobody() -> None:
+    return None
+
+
 class TimerEntry:
     """Bookkeeping for one scheduled ``TimerHandle`` (which has ``__slots__``)."""
 
@@ -84,13 +88,18 @@ class Scheduler:
         self._future_labels: dict[int, str] = {}  # id(future) -> what it stands for
         self._ids = itertools.count(1)
         self._seq = itertools.count()
-        # The id of the task whose step is running, set by the tracer; read by
-        # output capture, timer bookkeeping and the watchdog to say who did what.
-        self.current_task_id: int | None = None
+        # Answers current_task_id; the tracer installs its own.
+        self.whose_step: Callable[[], int | None] = _nobody
         # None runs handles directly (untraced); the tracer installs its own
         # batch runner: run_batch(ready, count, deadline) -> how many ran.
         self.run_batch: Callable[[deque, int, float], int] | None = None
         self.callbacks_run = 0
+
+    @property
+    def current_task_id(self) -> int | None:
+        """The id of the task whose step runs on this thread now, if any: output
+        capture, timer bookkeeping and the watchdog use it to say who did what."""
+        return self.whose_step()
 
     # -- scheduling -------------------------------------------------------
     def push_ready(self, handle: asyncio.Handle) -> None:
@@ -100,11 +109,11 @@ class Scheduler:
         now = self.clock.now()
         entry = TimerEntry(next(self._ids), handle, now)
         callback = handle._callback
+        entry.task = self.whose_step()
         if callback is _sleep_callback and handle._args:
             entry.sleep_future = handle._args[0]
-            entry.sleeper = self.current_task_id
+            entry.sleeper = entry.task
             self._sleeps[id(entry.sleep_future)] = entry
-        entry.task = self.current_task_id
         entry.run = RUN_ID.get()
         handle._scheduled = True
         self._entries[id(handle)] = entry

@@ -83,15 +83,24 @@ class Tracer:
         # The watchdog stores here the line it saw the main thread stuck on.
         self.blocked_at: tuple[str, int] | None = None
         self.step_started_wall: float | None = None
+        scheduler.whose_step = self.current_task_id
+
+    def current_task_id(self) -> int | None:
+        """The id of the task whose step runs on this thread now (None in a plain
+        callback, between steps, or on another thread)."""
+        loop = asyncio.events._get_running_loop()
+        if loop is None:
+            return None
+        task = asyncio.current_task(loop)
+        info = self._tasks.get(task) if task is not None else None
+        return info.id if info is not None else None
 
     # -- tasks ------------------------------------------------------------
     def task_created(self, task: asyncio.Task, context: Context | None = None) -> TaskInfo:
-        sched = self.scheduler
         # A task belongs to the run of the context it will run in.
         run = context.get(RUN_ID) if context is not None else RUN_ID.get()
-        info = TaskInfo(
-            self._next_id, task.get_name(), sched.current_task_id, run, self.clock.now()
-        )
+        parent = self.current_task_id()
+        info = TaskInfo(self._next_id, task.get_name(), parent, run, self.clock.now())
         self._next_id += 1
         self._tasks[task] = info
         self._unannounced.append(task)
@@ -149,7 +158,6 @@ class Tracer:
         """
         popleft = ready.popleft
         tasks_get = self._tasks.get
-        sched = self.scheduler
         clock = self.clock
         log = self.log
         append = log._append
@@ -181,7 +189,7 @@ class Tracer:
                 if info is None:  # created before tracing began, or by a foreign factory
                     info = self.task_created(task)
                     self.announce()
-                sched.current_task_id = task_id = info.id
+                task_id = info.id
                 wall0 = self.step_started_wall = mark
                 try:
                     handle._run()
@@ -193,7 +201,7 @@ class Tracer:
                         raise
                     self._escaped(task_id, exc, info.name)
                 mark = perf_counter()
-                self.step_started_wall = sched.current_task_id = None
+                self.step_started_wall = None
                 wall = mark - wall0
                 # Loop time from the reading just taken (the clock cannot change
                 # speed or pause in the middle of a step).
@@ -245,7 +253,7 @@ class Tracer:
                 if not ran & 31 and mark > deadline:
                     break
         finally:
-            self.step_started_wall = sched.current_task_id = None
+            self.step_started_wall = None
             log._emitted += emitted
         return ran
 
