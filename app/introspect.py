@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from types import CodeType, CoroutineType, GeneratorType
+from types import CodeType, CoroutineType, FunctionType, GeneratorType
 
 from app.events import Frame
 
@@ -163,6 +163,10 @@ def library_wait(frames: tuple[Frame, ...]) -> str | None:
 
 
 def describe_callback(callback: object) -> str:
+    # Called for every timer: plain functions first, since probing them for
+    # attributes they lack raises (and swallows) an AttributeError each time.
+    if type(callback) is FunctionType:
+        return callback.__qualname__
     func = getattr(callback, "func", None)  # functools.partial
     if func is not None:
         return f"partial({describe_callback(func)})"

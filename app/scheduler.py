@@ -12,6 +12,7 @@ headless tracer and the frame-stepped recorder, and is unit-tested directly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import math
@@ -19,6 +20,7 @@ import time
 from asyncio import futures
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 
 from app.clock import VirtualClock
@@ -37,6 +39,7 @@ _RESOLUTION = 0.0005
 _BATCH_BUDGET = 0.010
 
 _sleep_callback = futures._set_result_unless_cancelled
+_new_tuple = tuple.__new__  # builds an event without its constructor's Python frame
 
 
 def _nobody() -> None:
@@ -88,6 +91,9 @@ class Scheduler:
         self._future_labels: dict[int, str] = {}  # id(future) -> what it stands for
         self._ids = itertools.count(1)
         self._seq = itertools.count()
+        # Entered around each batch (run_once, step); the traced loop holds the
+        # event listeners with it, so the models catch up after the batch.
+        self.batch: AbstractContextManager = contextlib.nullcontext()
         # Answers current_task_id; the tracer installs its own.
         self.whose_step: Callable[[], int | None] = _nobody
         # None runs handles directly (untraced); the tracer installs its own
@@ -123,15 +129,18 @@ class Scheduler:
             entry.label = describe_callback(callback)
             args = "" if entry.sleep_future is not None else describe_args(handle._args)
             self.emit(
-                TimerScheduled(
-                    now,
-                    entry.id,
-                    entry.when,
-                    entry.label,
-                    entry.task,
-                    entry.sleeper,
-                    entry.run,
-                    args,
+                _new_tuple(
+                    TimerScheduled,
+                    (
+                        now,
+                        entry.id,
+                        entry.when,
+                        entry.label,
+                        entry.task,
+                        entry.sleeper,
+                        entry.run,
+                        args,
+                    ),
                 )
             )
         return entry
@@ -238,7 +247,8 @@ class Scheduler:
             self._ready.append(handle)
             fired += 1
             if self.emit is not None:
-                self.emit(TimerFired(now, entry.id, max(0.0, now - entry.when)))
+                late = now - entry.when
+                self.emit(_new_tuple(TimerFired, (now, entry.id, late if late > 0.0 else 0.0)))
         return fired
 
     def run_ready(self, limit: int | None = None, budget: float = _BATCH_BUDGET) -> int:
@@ -263,8 +273,9 @@ class Scheduler:
 
     def run_once(self) -> int:
         """One loop iteration: fire due timers, then run what was ready."""
-        self.collect_due()
-        return self.run_ready()
+        with self.batch:
+            self.collect_due()
+            return self.run_ready()
 
     def step(self) -> str:
         """Exactly one thing a teacher can point at.
@@ -273,6 +284,10 @@ class Scheduler:
         timer and makes it ready (without running it). Returns what happened:
         ``"ran"``, ``"timer"`` or ``"idle"``.
         """
+        with self.batch:
+            return self._step()
+
+    def _step(self) -> str:
         if not self._ready:
             self.collect_due()
         while self._ready:

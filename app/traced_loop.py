@@ -51,6 +51,7 @@ class TracingMixin(AnatomyHooks):
         self.tracer = Tracer(self.events, self.clock, self.scheduler, block_threshold)
         if trace:
             self.scheduler.run_batch = self.tracer.run_batch
+            self.scheduler.batch = self.events.hold
         self.tracing = trace
         # Autojump skips idle loop time (sleeps finish at once) while nothing
         # outside the loop, such as a socket, a pipe or a worker thread, is pending.

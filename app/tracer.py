@@ -163,98 +163,109 @@ class Tracer:
         append = log._append
         pack = log.pack_ready_step
         listeners = log._listeners
+        pend = log._pending.append
         threshold = self.block_threshold
         ran = emitted = 0
-        if self._unannounced:  # tasks created outside a step, e.g. by the controller
-            self.announce()
-        # One clock reading between two steps ends the first and starts the next;
-        # a step's wall time therefore includes the tracer's own work before it
-        # (about a microsecond).
-        mark = perf_counter()
-        try:
-            for _ in range(count):
-                handle = popleft()
-                if handle._cancelled:
-                    continue
-                ran += 1
-                task = getattr(handle._callback, "__self__", None)
-                # The exact type first: an isinstance() call per callback adds up.
-                if type(task) is not _Task and not isinstance(task, _Task):
-                    self._run_callback(handle)
+        # Listeners get this batch's events after it (see EventLog).
+        with log.hold:
+            if self._unannounced:  # tasks created outside a step, e.g. by the controller
+                self.announce()
+            # One clock reading between two steps ends the first and starts the next;
+            # a step's wall time therefore includes the tracer's own work before it
+            # (about a microsecond).
+            mark = perf_counter()
+            try:
+                for _ in range(count):
+                    handle = popleft()
+                    if handle._cancelled:
+                        continue
+                    ran += 1
+                    task = getattr(handle._callback, "__self__", None)
+                    # The exact type first: an isinstance() call per callback adds up.
+                    if type(task) is not _Task and not isinstance(task, _Task):
+                        self._run_callback(handle)
+                        mark = perf_counter()
+                        if not ran & 31 and mark > deadline:
+                            break
+                        continue
+                    info = tasks_get(task)
+                    if info is None:  # created before tracing began, or by a foreign factory
+                        info = self.task_created(task)
+                        self.announce()
+                    task_id = info.id
+                    wall0 = self.step_started_wall = mark
+                    try:
+                        handle._run()
+                    except (SystemExit, KeyboardInterrupt) as exc:
+                        # asyncio stores these in the task, then re-raises them out of
+                        # the step to stop the loop. A run's task (sys.exit() in a
+                        # script) must not end the app: it ends failed, its lane says why.
+                        if info.run is None:
+                            raise
+                        self._escaped(task_id, exc, info.name)
                     mark = perf_counter()
+                    self.step_started_wall = None
+                    wall = mark - wall0
+                    # Loop time from the reading just taken (the clock cannot change
+                    # speed or pause in the middle of a step).
+                    # clock.now() for the reading just taken. The step started
+                    # ``wall * rate`` of loop time before it ended (worked out only
+                    # where needed: the bare-yield record keeps the rate instead).
+                    rate = clock._rate
+                    end = clock._anchor_virtual + (mark - clock._anchor_real) * rate
+                    if self._unannounced:
+                        self.announce()
+                    if info.fresh:
+                        self._first_step(task, info, end)
+                    if task.done():
+                        frames = ()
+                        started = end - wall * rate
+                        log.emit(TaskStep(end, task_id, started, wall, "done", "", None, frames))
+                        self._ended(task, info, end)
+                    elif task._fut_waiter is None:
+                        # A bare yield (sleep(0)): the task is queued again already and
+                        # moves on at once, so skip the await-chain walk; a paused view
+                        # asks ``live_frames`` instead. The commonest step of all, so
+                        # the record is built and delivered without calls in between.
+                        frames = ()
+                        emitted += 1
+                        append(pack(end, task_id, wall, rate))
+                        if listeners:
+                            started = end - wall * rate
+                            pend(
+                                _new_tuple(
+                                    TaskStep,
+                                    (end, task_id, started, wall, "ready", "", None, (), ()),
+                                )
+                            )
+                    else:
+                        frames = await_frames(task.get_coro())
+                        waiting, awaiting, due, targets = self._waiting_on(
+                            task, task._fut_waiter, frames
+                        )
+                        started = end - wall * rate
+                        step = (
+                            end,
+                            task_id,
+                            started,
+                            wall,
+                            waiting,
+                            awaiting,
+                            due,
+                            frames,
+                            targets,
+                        )
+                        log.emit(_new_tuple(TaskStep, step))
+                    if wall >= threshold:
+                        if not frames and not task.done():
+                            frames = await_frames(task.get_coro())
+                        self._blocked(task_id, info.name, wall, frames)
+                        mark = perf_counter()
                     if not ran & 31 and mark > deadline:
                         break
-                    continue
-                info = tasks_get(task)
-                if info is None:  # created before tracing began, or by a foreign factory
-                    info = self.task_created(task)
-                    self.announce()
-                task_id = info.id
-                wall0 = self.step_started_wall = mark
-                try:
-                    handle._run()
-                except (SystemExit, KeyboardInterrupt) as exc:
-                    # asyncio stores these in the task, then re-raises them out of
-                    # the step to stop the loop. A run's task (sys.exit() in a
-                    # script) must not end the app: it ends failed, its lane says why.
-                    if info.run is None:
-                        raise
-                    self._escaped(task_id, exc, info.name)
-                mark = perf_counter()
+            finally:
                 self.step_started_wall = None
-                wall = mark - wall0
-                # Loop time from the reading just taken (the clock cannot change
-                # speed or pause in the middle of a step).
-                # clock.now() for the reading just taken. The step started
-                # ``wall * rate`` of loop time before it ended (worked out only
-                # where needed: the bare-yield record keeps the rate instead).
-                rate = clock._rate
-                end = clock._anchor_virtual + (mark - clock._anchor_real) * rate
-                if self._unannounced:
-                    self.announce()
-                if info.fresh:
-                    self._first_step(task, info, end)
-                if task.done():
-                    frames = ()
-                    started = end - wall * rate
-                    log.emit(TaskStep(end, task_id, started, wall, "done", "", None, frames))
-                    self._ended(task, info, end)
-                elif task._fut_waiter is None:
-                    # A bare yield (sleep(0)): the task is queued again already and
-                    # moves on at once, so skip the await-chain walk; a paused view
-                    # asks ``live_frames`` instead. The commonest step of all, so
-                    # the record is built and delivered without calls in between.
-                    frames = ()
-                    emitted += 1
-                    append(pack(end, task_id, wall, rate))
-                    if listeners:
-                        started = end - wall * rate
-                        event = _new_tuple(
-                            TaskStep, (end, task_id, started, wall, "ready", "", None, (), ())
-                        )
-                        for listener in listeners:
-                            listener(event)
-                else:
-                    frames = await_frames(task.get_coro())
-                    waiting, awaiting, due, targets = self._waiting_on(
-                        task, task._fut_waiter, frames
-                    )
-                    started = end - wall * rate
-                    log.emit(
-                        TaskStep(
-                            end, task_id, started, wall, waiting, awaiting, due, frames, targets
-                        )
-                    )
-                if wall >= threshold:
-                    if not frames and not task.done():
-                        frames = await_frames(task.get_coro())
-                    self._blocked(task_id, info.name, wall, frames)
-                    mark = perf_counter()
-                if not ran & 31 and mark > deadline:
-                    break
-        finally:
-            self.step_started_wall = None
-            log._emitted += emitted
+                log._emitted += emitted
         return ran
 
     def _first_step(self, task: asyncio.Task, info: TaskInfo, now: float) -> None:

@@ -1,3 +1,5 @@
+import asyncio
+
 from app.events import EventLog, Output, TaskCreated
 
 
@@ -32,3 +34,50 @@ def test_events_are_immutable():
         pass
     else:
         raise AssertionError("events must be immutable")
+
+
+def test_a_hold_delivers_after_the_outermost_hold_in_emission_order():
+    log = EventLog()
+    seen = []
+
+    def listener(event):
+        seen.append(event.text)
+        if event.text == "b":  # a listener's own event queues behind the rest
+            log.emit(Output(0.0, None, "from listener", "stdout"))
+
+    log.subscribe(listener)
+    with log.hold:
+        log.emit(Output(0.0, None, "a", "stdout"))
+        with log.hold:
+            log.emit(Output(0.0, None, "b", "stdout"))
+        assert seen == []  # an inner hold ending delivers nothing yet
+        log.emit(Output(0.0, None, "c", "stdout"))
+    assert seen == ["a", "b", "c", "from listener"]
+    log.emit(Output(0.0, None, "d", "stdout"))
+    assert seen[-1] == "d"  # outside a hold, at once
+
+
+def test_a_timer_batch_fires_every_due_timer_before_listeners_run():
+    from app.traced_loop import HeadlessLoop
+
+    loop = HeadlessLoop(autojump=True)
+    order = []
+
+    async def sleeper(i):
+        await asyncio.sleep(1)
+        order.append(("woke", i))
+
+    async def main():
+        await asyncio.gather(*(sleeper(i) for i in range(5)))
+
+    loop.events.subscribe(lambda e: order.append(type(e).__name__))
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    woke = [i for i, item in enumerate(order) if item[0] == "woke"]
+    ended = [i for i, item in enumerate(order) if item == "TaskEnded"]
+    assert len(woke) == 5 and len(ended) == 6
+    # the five wake-ups ran back to back; the models heard of them after the batch
+    assert woke == list(range(woke[0], woke[0] + 5))
+    assert sorted(ended)[-6] > woke[-1]
