@@ -18,8 +18,8 @@ None of these is on the task-step path; a loop made with ``trace=False`` skips t
 from __future__ import annotations
 
 import contextvars
+import sys
 from asyncio import selector_events
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from app.events import IoWatch
@@ -108,7 +108,7 @@ class AnatomyHooks:
     def run_in_executor(self, executor, func, *args: Any):
         if not self.tracing:
             return super().run_in_executor(executor, func, *args)
-        in_thread = not isinstance(executor, ProcessPoolExecutor)
+        in_thread = not _is_process_pool(executor)
         job, call = self.outside.submit(func, args, in_thread)
         future = super().run_in_executor(executor, call, *args)
         self.outside.track(job, future)
@@ -122,3 +122,10 @@ class AnatomyHooks:
         return await super()._make_subprocess_transport(
             protocol, args, shell, stdin, stdout, stderr, bufsize, extra=extra, **kwargs
         )
+
+
+def _is_process_pool(executor: object) -> bool:
+    # Without importing concurrent.futures.process (and multiprocessing) at start-up:
+    # a process pool exists only if someone already imported that module.
+    module = sys.modules.get("concurrent.futures.process")
+    return module is not None and isinstance(executor, module.ProcessPoolExecutor)

@@ -40,19 +40,26 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+def _freeze_startup_objects() -> None:
+    # Everything built so far lives as long as the app: move it out of the
+    # collector's sight so full collections during a run stay short.
+    gc.collect()
+    gc.freeze()
+
+
 def run_app(target: Target | None = None, settings: QSettings | None = None) -> int:
     app = make_application()
     loop = TracingLoop(app)
     asyncio.set_event_loop(loop)
     controller = Controller(loop)
-    window = MainWindow(controller, settings if settings is not None else QSettings())
-    window.show()
-    # Everything built so far lives as long as the app: move it out of the
-    # collector's sight so full collections during a run stay short.
-    gc.collect()
-    gc.freeze()
+    settings = settings if settings is not None else QSettings()
+    # The window shows first; its feature panels follow right after it paints.
+    window = MainWindow(controller, settings, defer_features=True)
+    window.built.connect(_freeze_startup_objects)
     if target is not None:
-        window.run_target(target)
+        # After the panels are in, so each of them sees the run from its start.
+        window.built.connect(lambda: window.run_target(target))
+    window.show()
     # Ctrl+C in the terminal closes the window like the user would; the frame
     # timer runs Python often enough for the handler to fire promptly.
     signal.signal(signal.SIGINT, lambda *_: window.close())

@@ -7,9 +7,10 @@ controller applies them to the loop. Nothing here paints or schedules by itself.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -22,34 +23,43 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import APP_NAME, __version__, classroom
+from app import APP_NAME, __version__
 from app.controller import Controller, IntentError
 from app.run import Target
 from app.stage_model import StageModel
 from app.targets import UnknownTargetError, demo_target
-from widgets import record_feature, theme
+from widgets import theme
 from widgets.code_view import CodeView
 from widgets.console_view import ConsoleView
 from widgets.gallery import DemoGallery
-from widgets.loop_anatomy import install as install_loop_anatomy
-from widgets.script_feature import install as install_scripts
 from widgets.stages import StageHost
 from widgets.task_lanes import TaskLanesView
 
-# Each feature module exposes install(window); list them here in menu order.
-FEATURES: list[Callable[[MainWindow], None]] = [
-    install_scripts,
-    classroom.install,
-    record_feature.install,
-    install_loop_anatomy,
-]
+# Each feature module exposes install(window); listed in menu order. They are
+# imported when installed, so the app can show its window before loading them.
+FEATURES = (
+    "widgets.script_feature",
+    "app.classroom",
+    "widgets.record_feature",
+    "widgets.loop_anatomy",
+)
 
 FRAME_MS = 33  # ~30 fps: smooth rings without burning a core
 SETTINGS_GROUP = "main_window"
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, controller: Controller, settings: QSettings | None = None) -> None:
+    # Emitted once every feature is installed and the saved layout restored.
+    built = Signal()
+
+    def __init__(
+        self,
+        controller: Controller,
+        settings: QSettings | None = None,
+        defer_features: bool = False,
+    ) -> None:
+        """``defer_features``: install the feature panels just after the window
+        first paints (the app does this so its window appears sooner)."""
         super().__init__()
         self.controller = controller
         self.settings = settings
@@ -101,18 +111,31 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._connect()
 
-        # Features install themselves here: each adds its docks, menu actions and
-        # tick callbacks through add_dock / menu / on_tick.
-        for install in FEATURES:
-            install(self)
-
         self.frame_timer = QTimer(self)
         self.frame_timer.setObjectName("frame-timer")
         self.frame_timer.setInterval(FRAME_MS)
         self.frame_timer.timeout.connect(self.tick)
         self.frame_timer.start()
-        self._restore()
+        self._restore_window()
         self._update_actions()
+        self.features_installed = False
+        if defer_features:
+            self._first_paint = _AfterFirstPaint(self.stage, self.install_features)
+        else:
+            self.install_features()
+
+    def install_features(self) -> None:
+        """Install every feature (once), then restore the saved dock layout, which
+        needs their docks. Each feature adds its docks, menu actions and tick
+        callbacks through add_dock / menu / on_tick."""
+        if self.features_installed:
+            return
+        for name in FEATURES:
+            importlib.import_module(name).install(self)
+        self.features_installed = True
+        self._restore_layout()
+        self._update_actions()
+        self.built.emit()
 
     # -- construction ----------------------------------------------------------
     def add_dock(self, title: str, widget: QWidget, area, name: str) -> QDockWidget:
@@ -352,28 +375,35 @@ class MainWindow(QMainWindow):
         )
 
     # -- settings ----------------------------------------------------------------------
-    def _restore(self) -> None:
+    def _restore_window(self) -> None:
         if self.settings is None:
             return
         s = self.settings
         geometry = s.value(f"{SETTINGS_GROUP}/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
+        last = s.value(f"{SETTINGS_GROUP}/demo")
+        if isinstance(last, str) and last:
+            self.gallery.select(last)
+
+    def _restore_layout(self) -> None:
+        if self.settings is None:
+            return
+        s = self.settings
         state = s.value(f"{SETTINGS_GROUP}/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
         split = s.value(f"{SETTINGS_GROUP}/split")
         if isinstance(split, QByteArray):
             self.splitter.restoreState(split)
-        last = s.value(f"{SETTINGS_GROUP}/demo")
-        if isinstance(last, str) and last:
-            self.gallery.select(last)
 
     def save_settings(self) -> None:
         if self.settings is None:
             return
         s = self.settings
         s.setValue(f"{SETTINGS_GROUP}/geometry", self.saveGeometry())
+        if not self.features_installed:
+            return  # closed before its panels arrived: keep the saved layout as it was
         s.setValue(f"{SETTINGS_GROUP}/state", self.saveState())
         s.setValue(f"{SETTINGS_GROUP}/split", self.splitter.saveState())
         key = self.gallery.current_key
@@ -390,6 +420,23 @@ class MainWindow(QMainWindow):
     @staticmethod
     def version_text() -> str:
         return f"{APP_NAME} {__version__}"
+
+
+class _AfterFirstPaint(QObject):
+    """Calls ``callback`` on the next turn of the event loop after ``widget`` first
+    paints, so the window is on screen before the rest of it is built."""
+
+    def __init__(self, widget: QWidget, callback: Callable[[], None]) -> None:
+        super().__init__(widget)
+        self._widget = widget
+        self._callback = callback
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self._widget.removeEventFilter(self)
+            QTimer.singleShot(0, self._callback)
+        return False
 
 
 def apply_default_theme() -> None:

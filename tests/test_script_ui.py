@@ -423,8 +423,8 @@ make_application()
 
 def check():
     window = next(w for w in QApplication.topLevelWidgets() if w.objectName() == "MainWindow")
-    feature = window.script_feature
-    if "hello, again" in window.controller.console.texts():
+    feature = getattr(window, "script_feature", None)  # installed once the window painted
+    if feature is not None and "hello, again" in window.controller.console.texts():
         sys.__stdout__.write(f"ran; watching {feature.watcher.files()}\\n")
         window.close()
     else:

@@ -203,3 +203,37 @@ def test_a_bad_intent_shows_a_message_not_a_traceback(qtbot, window):
     main = wait_row(qtbot, window, "main")
     window.lanes.wakeRequested.emit(main.id)
     assert "not sleeping" in window.statusBar().currentMessage()
+
+
+def test_the_app_window_shows_first_and_its_panels_follow_with_the_saved_layout(
+    qtbot, controller, tmp_path
+):
+    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtWidgets import QDockWidget
+
+    from app.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    first = MainWindow(controller, settings=settings)
+    qtbot.addWidget(first)
+    loop_dock = first.findChild(QDockWidget, "loop_dock")
+    first.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, loop_dock)
+    first.close()
+
+    # Closed before its panels arrived: the saved layout is left as it was.
+    early = MainWindow(controller, settings=settings, defer_features=True)
+    qtbot.addWidget(early)
+    assert early.findChild(QDockWidget, "loop_dock") is None
+    early.close()
+
+    second = MainWindow(controller, settings=settings, defer_features=True)
+    qtbot.addWidget(second)
+    assert not second.features_installed
+    with qtbot.waitSignal(second.built, timeout=3000):
+        second.show()
+    assert second.features_installed
+    dock = second.findChild(QDockWidget, "loop_dock")
+    assert second.dockWidgetArea(dock) == Qt.DockWidgetArea.LeftDockWidgetArea
+    second.install_features()  # a second call changes nothing
+    assert len(second.findChildren(QDockWidget, "loop_dock")) == 1
+    second.close()

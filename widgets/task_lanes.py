@@ -50,6 +50,10 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         self._hover: int | None = None
         self._drag: tuple[int, float] | None = None  # (task id, span seconds)
         self._drag_remaining: float | None = None
+        # A viewport made here rather than by Qt: PySide6 spends ~30 ms the first
+        # time it is handed a plain QWidget it did not create (it inspects every
+        # widget class), and this would be the first one, delaying the window.
+        self.setViewport(QWidget())
         self.setMouseTracking(True)
         self.viewport().setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
