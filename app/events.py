@@ -242,9 +242,12 @@ class _Hold:
 
     def __exit__(self, *_exc: object) -> None:
         log = self._log
-        if log._holding == 1 and log._pending:
-            log._deliver_pending()
-        log._holding -= 1
+        try:
+            if log._holding == 1 and log._pending:
+                log._deliver_pending()
+        finally:
+            # Even if a listener raised: the rest is delivered at the next release.
+            log._holding -= 1
 
 
 class EventLog:

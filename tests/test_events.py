@@ -81,3 +81,26 @@ def test_a_timer_batch_fires_every_due_timer_before_listeners_run():
     # the five wake-ups ran back to back; the models heard of them after the batch
     assert woke == list(range(woke[0], woke[0] + 5))
     assert sorted(ended)[-6] > woke[-1]
+
+
+def test_a_listener_that_raises_does_not_stop_later_deliveries():
+    log = EventLog()
+    seen = []
+
+    def fussy(event):
+        if event.text == "bad":
+            raise ValueError("model bug")
+        seen.append(event.text)
+
+    log.subscribe(fussy)
+    try:
+        with log.hold:
+            log.emit(Output(0.0, None, "bad", "stdout"))
+            log.emit(Output(0.0, None, "kept", "stdout"))
+    except ValueError:
+        pass
+    with log.hold:
+        log.emit(Output(0.0, None, "later", "stdout"))
+    assert seen == ["kept", "later"]
+    log.emit(Output(0.0, None, "outside", "stdout"))
+    assert seen[-1] == "outside"

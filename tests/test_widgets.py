@@ -179,6 +179,15 @@ def test_code_view_marks_each_parked_line_in_its_task_colour(qtbot, window):
     assert sorted(name for _c, name, _inner in marks[sleep_line]) == ["task1", "task2", "task3"]
     gather_line = next(i for i, text in enumerate(lines, 1) if "await asyncio.gather" in text)
     assert [name for _c, name, _inner in marks[gather_line]] == ["main"]
+    # the tag column sits right against the text area, scroll bar or not
+    code = window.code
+    for width in (900, 260):  # wide, then narrow enough for a horizontal scroll bar
+        code.resize(width, 300)
+        qtbot.wait(20)
+        viewport = code.viewport().geometry()
+        assert code._tags.geometry().left() == viewport.right() + 1
+        assert code._tags.geometry().height() == viewport.height()
+    assert code.verticalScrollBar().isVisible() and code.horizontalScrollBar().isVisible()
 
 
 def test_console_tags_lines_with_the_task_that_printed(qtbot, window):

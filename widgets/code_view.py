@@ -171,10 +171,13 @@ class CodeView(QPlainTextEdit):
     def _place_margins(self) -> None:
         cr = self.contentsRect()
         self._numbers.setGeometry(QRect(cr.left(), cr.top(), self.gutter_width(), cr.height()))
-        viewport = self.viewport().geometry()
-        self._tags.setGeometry(
-            QRect(viewport.right() + 1, cr.top(), self._tags_width, viewport.height())
-        )
+        # The viewport's right edge and height, worked out from the scroll bars rather
+        # than read from viewport(): the first time PySide6 is handed a plain QWidget
+        # that Qt made, it inspects every widget class (~30 ms of start-up).
+        vbar, hbar = self.verticalScrollBar(), self.horizontalScrollBar()
+        right = cr.right() - (vbar.width() if vbar.isVisibleTo(self) else 0) - self._tags_width
+        height = cr.height() - (hbar.height() if hbar.isVisibleTo(self) else 0)
+        self._tags.setGeometry(QRect(right + 1, cr.top(), self._tags_width, height))
 
     def _visible_blocks(self, height: int):
         block = self.firstVisibleBlock()
