@@ -14,7 +14,6 @@ from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, S
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
-    QLabel,
     QMainWindow,
     QMenu,
     QSplitter,
@@ -33,6 +32,7 @@ from widgets.code_view import CodeView
 from widgets.console_view import ConsoleView
 from widgets.gallery import DemoGallery
 from widgets.stages import StageHost
+from widgets.status_readout import StatusReadout
 from widgets.task_lanes import TaskLanesView
 
 # Each feature module exposes install(window); listed in menu order. They are
@@ -70,6 +70,8 @@ class MainWindow(QMainWindow):
         self.stage_model = StageModel(clock.now)
         self._tick_callbacks: list[Callable[[], None]] = []
         self._actions_version = -1
+        self._counted_version = -1
+        self._shown_paused: bool | None = None
         self._menus: dict[str, QMenu] = {}
         bar = self.menuBar()
         for key, title in (
@@ -231,10 +233,12 @@ class MainWindow(QMainWindow):
         self.menu("file").addAction(quit_action)
 
     def _build_status(self) -> None:
-        self.time_label = QLabel()
-        self.time_label.setToolTip("Loop time (seconds on the loop's clock) and speed")
-        self.count_label = QLabel()
-        self.count_label.setToolTip("Tasks alive / finished in this run")
+        self.time_label = StatusReadout(
+            "  t = 00000.00 s   paused  ", "Loop time (seconds on the loop's clock) and speed"
+        )
+        self.count_label = StatusReadout(
+            "  00000 live · 00000 finished  ", "Tasks alive / finished in this run"
+        )
         self.statusBar().addPermanentWidget(self.count_label)
         self.statusBar().addPermanentWidget(self.time_label)
 
@@ -356,23 +360,30 @@ class MainWindow(QMainWindow):
         clock = self.controller.clock
         state = "paused" if clock.paused else f"{clock.speed:g}x"
         self.time_label.setText(f"  t = {clock.now():8.2f} s   {state}  ")
-        rows = self.controller.tasks.rows()
-        live = sum(1 for r in rows if r.live)
-        self.count_label.setText(f"  {live} live · {len(rows) - live} finished  ")
+        tasks = self.controller.tasks
+        if tasks.version != self._counted_version:  # counting is O(tasks): only on change
+            self._counted_version = tasks.version
+            rows = tasks.rows()
+            live = sum(1 for r in rows if r.live)
+            self.count_label.setText(f"  {live} live · {len(rows) - live} finished  ")
 
     def _update_actions(self) -> None:
         running = self.controller.running
         self.stop_action.setEnabled(running)
         self.restart_action.setEnabled(self.controller.target is not None)
         paused = self.controller.clock.paused
-        self.pause_action.setText("Resume" if paused else "Pause")
-        self.pause_action.setIcon(
-            self.style().standardIcon(
-                QStyle.StandardPixmap.SP_MediaPlay
-                if paused
-                else QStyle.StandardPixmap.SP_MediaPause
+        if paused != self._shown_paused:
+            # Only on a change: a new icon makes the toolbar, and so the window,
+            # redo its layout, and this runs on most frames of a busy run.
+            self._shown_paused = paused
+            self.pause_action.setText("Resume" if paused else "Pause")
+            self.pause_action.setIcon(
+                self.style().standardIcon(
+                    QStyle.StandardPixmap.SP_MediaPlay
+                    if paused
+                    else QStyle.StandardPixmap.SP_MediaPause
+                )
             )
-        )
 
     # -- settings ----------------------------------------------------------------------
     def _restore_window(self) -> None:
