@@ -246,3 +246,37 @@ def test_the_app_window_shows_first_and_its_panels_follow_with_the_saved_layout(
     second.install_features()  # a second call changes nothing
     assert len(second.findChildren(QDockWidget, "loop_dock")) == 1
     second.close()
+
+
+def test_frames_of_a_busy_run_do_not_make_the_window_redo_its_layout(qtbot, window):
+    from PySide6.QtCore import QEvent, QObject
+
+    class Counter(QObject):
+        layouts = 0
+
+        def eventFilter(self, _obj, event):
+            if event.type() == QEvent.Type.LayoutRequest:
+                Counter.layouts += 1
+            return False
+
+    async def busy():
+        async def napper(i):
+            for _ in range(1000):
+                await asyncio.sleep(0.005 + i * 0.001)
+
+        await asyncio.gather(*(napper(i) for i in range(5)))
+
+    window.controller.start(Target("busy", "Busy", __file__, busy))
+    qtbot.wait(200)  # the run's first layout settles
+    counter = Counter()
+    window.installEventFilter(counter)
+    window.toolbar.installEventFilter(counter)
+    changes = window.controller.tasks.version
+    for _ in range(15):
+        window.tick()
+        qtbot.wait(20)
+    assert window.controller.tasks.version > changes + 10  # the model kept changing
+    assert Counter.layouts == 0
+    assert "t = " in window.time_label.text()
+    window.stop_action.trigger()
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=3000)
