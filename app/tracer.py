@@ -108,7 +108,8 @@ class Tracer:
 
     def announce(self) -> None:
         """Emit ``TaskCreated`` for tasks created since the last call."""
-        pending, self._unannounced = self._unannounced, []
+        pending = self._unannounced[:]
+        self._unannounced.clear()  # the same list: run_batch holds on to it
         for task in pending:
             info = self._tasks.get(task)
             if info is None:
@@ -164,6 +165,7 @@ class Tracer:
         pack = log.pack_ready_step
         listeners = log._listeners
         pend = log._pending.append
+        unannounced = self._unannounced
         threshold = self.block_threshold
         ran = emitted = 0
         # Listeners get this batch's events after it (see EventLog).
@@ -213,7 +215,7 @@ class Tracer:
                     # where needed: the bare-yield record keeps the rate instead).
                     rate = clock._rate
                     end = clock._anchor_virtual + (mark - clock._anchor_real) * rate
-                    if self._unannounced:
+                    if unannounced:
                         self.announce()
                     if info.fresh:
                         self._first_step(task, info, end)
