@@ -172,9 +172,10 @@ class Tracer:
         with log.hold:
             if self._unannounced:  # tasks created outside a step, e.g. by the controller
                 self.announce()
-            # One clock reading between two steps ends the first and starts the next;
-            # a step's wall time therefore includes the tracer's own work before it
-            # (about a microsecond).
+            # After a bare yield, one clock reading ends that step and starts the
+            # next, so a step's wall time includes under a microsecond of the
+            # tracer's work. After anything heavier the clock is read again, or the
+            # next step would be charged for it (and look blocked to the watchdog).
             mark = perf_counter()
             try:
                 for _ in range(count):
@@ -194,6 +195,7 @@ class Tracer:
                     if info is None:  # created before tracing began, or by a foreign factory
                         info = self.task_created(task)
                         self.announce()
+                        mark = perf_counter()
                     task_id = info.id
                     wall0 = self.step_started_wall = mark
                     try:
@@ -208,15 +210,15 @@ class Tracer:
                     mark = perf_counter()
                     self.step_started_wall = None
                     wall = mark - wall0
-                    # Loop time from the reading just taken (the clock cannot change
-                    # speed or pause in the middle of a step).
-                    # clock.now() for the reading just taken. The step started
+                    # clock.now() for the reading just taken (the clock cannot change
+                    # speed or pause in the middle of a step). The step started
                     # ``wall * rate`` of loop time before it ended (worked out only
                     # where needed: the bare-yield record keeps the rate instead).
                     rate = clock._rate
                     end = clock._anchor_virtual + (mark - clock._anchor_real) * rate
                     if unannounced:
                         self.announce()
+                        mark = perf_counter()
                     if info.fresh:
                         self._first_step(task, info, end)
                     if task.done():
@@ -224,6 +226,7 @@ class Tracer:
                         started = end - wall * rate
                         log.emit(TaskStep(end, task_id, started, wall, "done", "", None, frames))
                         self._ended(task, info, end)
+                        mark = perf_counter()
                     elif task._fut_waiter is None:
                         # A bare yield (sleep(0)): the task is queued again already and
                         # moves on at once, so skip the await-chain walk; a paused view
@@ -258,6 +261,7 @@ class Tracer:
                             targets,
                         )
                         log.emit(_new_tuple(TaskStep, step))
+                        mark = perf_counter()
                     if wall >= threshold:
                         if not frames and not task.done():
                             frames = await_frames(task.get_coro())

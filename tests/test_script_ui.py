@@ -377,7 +377,17 @@ def test_print_flood_keeps_the_console_bounded_and_responsive(qtbot, window, scr
 def test_ten_thousand_tasks_paint_only_the_visible_lanes(qtbot, window, scripts):
     scripts.open_path(str(SAMPLES_DIR / "many_tasks.py"))
     tasks = window.controller.tasks
-    qtbot.waitUntil(lambda: len(tasks) >= 10_001, timeout=15000)
+
+    def all_created():
+        # Says what it saw if the wait times out (this once failed only in full runs).
+        events = window.controller.events
+        assert len(tasks) >= 10_001, (
+            f"{len(tasks)} tasks; running={window.controller.running}; "
+            f"held={events._holding}, pending={len(events._pending)}; "
+            f"console tail={window.controller.console.texts()[-3:]}"
+        )
+
+    qtbot.waitUntil(all_created, timeout=15000)
     qtbot.waitUntil(lambda: sum(r.state == "sleep" for r in tasks.rows()) > 100, timeout=5000)
     window.tick()
     lanes = window.lanes

@@ -142,3 +142,34 @@ def test_bare_yield_steps_are_kept_compact_and_read_back_as_task_steps():
     ring_steps = [e for e in loop.events.of_type(TaskStep) if e.waiting == "ready"][3:]
     listened = [e for e in heard if isinstance(e, TaskStep) and e.waiting == "ready"]
     assert listened == ring_steps and len(listened) == 3
+
+
+def test_a_step_is_not_charged_for_the_tracers_own_work_before_it():
+    loop = HeadlessLoop()
+    real_announce = loop.tracer.announce
+
+    def slow_announce():
+        if loop.tracer._unannounced:
+            time.sleep(0.15)  # as announcing thousands of new tasks can take
+        real_announce()
+
+    loop.tracer.announce = slow_announce
+
+    async def child():
+        await asyncio.sleep(0)
+
+    async def spawner():
+        await asyncio.gather(child(), child())  # new tasks: announcing them is slow
+
+    async def bystander():
+        await asyncio.sleep(0)  # runs in the same batch, right after spawner's step
+
+    async def main():
+        await asyncio.gather(spawner(), bystander())
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert loop.events.of_type(LoopBlocked) == []
+    assert all(step.wall < 0.1 for step in loop.events.of_type(TaskStep))
