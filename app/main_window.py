@@ -8,6 +8,7 @@ controller applies them to the loop. Nothing here paints or schedules by itself.
 from __future__ import annotations
 
 import importlib
+import traceback
 from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Signal
@@ -132,8 +133,17 @@ class MainWindow(QMainWindow):
         callbacks through add_dock / menu / on_tick."""
         if self.features_installed:
             return
+        failed = []
         for name in FEATURES:
-            importlib.import_module(name).install(self)
+            try:
+                importlib.import_module(name).install(self)
+            except Exception:  # one broken panel must not keep the app from working
+                traceback.print_exc()
+                failed.append(name.rsplit(".", 1)[-1])
+        if failed:
+            self.statusBar().showMessage(
+                f"Could not load {', '.join(failed)} (details on the terminal)", 15000
+            )
         self.features_installed = True
         self._restore_layout()
         self._update_actions()

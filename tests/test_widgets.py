@@ -280,3 +280,20 @@ def test_frames_of_a_busy_run_do_not_make_the_window_redo_its_layout(qtbot, wind
     assert "t = " in window.time_label.text()
     window.stop_action.trigger()
     qtbot.waitUntil(lambda: not window.controller.running, timeout=3000)
+
+
+def test_a_feature_that_fails_to_load_leaves_the_rest_of_the_window_working(
+    qtbot, controller, monkeypatch, capsys
+):
+    from PySide6.QtWidgets import QDockWidget
+
+    import app.main_window as main_window
+
+    monkeypatch.setattr(main_window, "FEATURES", ("app.no_such_feature", *main_window.FEATURES))
+    window = main_window.MainWindow(controller, settings=None)
+    qtbot.addWidget(window)
+    assert window.features_installed
+    assert window.findChild(QDockWidget, "loop_dock") is not None
+    assert "no_such_feature" in window.statusBar().currentMessage()
+    assert "ModuleNotFoundError" in capsys.readouterr().err
+    window.close()
