@@ -50,6 +50,7 @@ def await_frames(coro: object) -> tuple[Frame, ...]:
     """
     frames: list[Frame] = []
     append = frames.append
+    library_code = _library_code
     for _ in range(_MAX_DEPTH):
         # Dispatch on the exact type: a failed attribute lookup raising
         # AttributeError costs more than the whole walk.
@@ -57,23 +58,29 @@ def await_frames(coro: object) -> tuple[Frame, ...]:
         if kind is CoroutineType:
             code = coro.cr_code
             inner = coro.cr_await
-            frame = None if _is_library_code(code) else coro.cr_frame
         elif kind is GeneratorType:
             code = coro.gi_code
             inner = coro.gi_yieldfrom
-            frame = None if _is_library_code(code) else coro.gi_frame
         else:
             code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
             if code is None:
                 break
             inner = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
-            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
-        if frame is not None:
-            append(_frame_record(code, frame.f_lineno))
-        elif code is not None and _is_library_code(code):
-            append((code.co_filename, 0, code.co_qualname))
+        library = library_code.get(code)
+        if library is None:
+            library = _is_library_code(code)
+        if library:
+            append(_frame_record(code, 0))
         else:
-            break
+            if kind is CoroutineType:
+                frame = coro.cr_frame
+            elif kind is GeneratorType:
+                frame = coro.gi_frame
+            else:
+                frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+            if frame is None:
+                break
+            append(_frame_record(code, frame.f_lineno))
         if inner is None:
             break
         coro = inner

@@ -40,6 +40,7 @@ _BATCH_BUDGET = 0.010
 
 _sleep_callback = futures._set_result_unless_cancelled
 _new_tuple = tuple.__new__  # builds an event without its constructor's Python frame
+_SLEEP_LABEL = describe_callback(_sleep_callback)
 
 
 def _nobody() -> None:
@@ -112,35 +113,32 @@ class Scheduler:
         self._ready.append(handle)
 
     def push_timer(self, handle: asyncio.TimerHandle) -> TimerEntry:
+        # Once per timer (every asyncio.sleep): kept to plain attribute work.
         now = self.clock.now()
         entry = TimerEntry(next(self._ids), handle, now)
         callback = handle._callback
-        entry.task = self.whose_step()
-        if callback is _sleep_callback and handle._args:
-            entry.sleep_future = handle._args[0]
-            entry.sleeper = entry.task
-            self._sleeps[id(entry.sleep_future)] = entry
-        entry.run = RUN_ID.get()
+        task = entry.task = self.whose_step()
+        sleep = callback is _sleep_callback and bool(handle._args)
+        if sleep:
+            future = entry.sleep_future = handle._args[0]
+            entry.sleeper = task
+            self._sleeps[id(future)] = entry
+        run = entry.run = RUN_ID.get()
         handle._scheduled = True
         self._entries[id(handle)] = entry
         self._by_id[entry.id] = entry
-        self._push_heap(entry)
+        item = entry.heap_item = [entry.when, next(self._seq), entry]
+        heapq.heappush(self._heap, item)
         if self.emit is not None:
-            entry.label = describe_callback(callback)
-            args = "" if entry.sleep_future is not None else describe_args(handle._args)
+            if sleep:
+                label, args = _SLEEP_LABEL, ""
+            else:
+                label, args = describe_callback(callback), describe_args(handle._args)
+            entry.label = label
             self.emit(
                 _new_tuple(
                     TimerScheduled,
-                    (
-                        now,
-                        entry.id,
-                        entry.when,
-                        entry.label,
-                        entry.task,
-                        entry.sleeper,
-                        entry.run,
-                        args,
-                    ),
+                    (now, entry.id, entry.when, label, task, entry.sleeper, run, args),
                 )
             )
         return entry
