@@ -307,6 +307,9 @@ class MainWindow(QMainWindow):
 
     def run_target(self, target: Target) -> None:
         """Start ``target``, stopping whatever runs first."""
+        # A run started in the instant before the panels arrive must not start
+        # without them: the Loop panel and Export Trace watch a run from its start.
+        self.install_features()
         c = self.controller
 
         async def switch() -> None:

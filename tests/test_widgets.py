@@ -247,6 +247,16 @@ def test_the_app_window_shows_first_and_its_panels_follow_with_the_saved_layout(
     assert len(second.findChildren(QDockWidget, "loop_dock")) == 1
     second.close()
 
+    # A demo started before the first paint brings the panels in first.
+    third = MainWindow(controller, settings=None, defer_features=True)
+    qtbot.addWidget(third)
+    third.run_target(two_naps_target(0.05, 0.05))
+    assert third.features_installed
+    qtbot.waitUntil(lambda: not controller.running, timeout=5000)
+    loop_model = third.findChild(QDockWidget, "loop_dock").widget().model
+    assert loop_model.fired >= 2  # the Loop panel saw the run's timers from the start
+    third.close()
+
 
 def test_frames_of_a_busy_run_do_not_make_the_window_redo_its_layout(qtbot, window):
     from PySide6.QtCore import QEvent, QObject
