@@ -46,6 +46,7 @@ FEATURES = (
 )
 
 FRAME_MS = 33  # ~30 fps: smooth rings without burning a core
+FIRST_PAINT_WAIT_MS = 500  # the panels come after the first paint, or after this
 SETTINGS_GROUP = "main_window"
 
 
@@ -122,8 +123,9 @@ class MainWindow(QMainWindow):
         self._restore_window()
         self._update_actions()
         self.features_installed = False
+        self._first_paint: _AfterFirstPaint | None = None
         if defer_features:
-            self._first_paint = _AfterFirstPaint(self.stage, self.install_features)
+            self._first_paint = _AfterFirstPaint(self.lanes.viewport(), self.install_features)
         else:
             self.install_features()
 
@@ -133,6 +135,8 @@ class MainWindow(QMainWindow):
         callbacks through add_dock / menu / on_tick."""
         if self.features_installed:
             return
+        if self._first_paint is not None:
+            self._first_paint.cancel()
         failed = []
         for name in FEATURES:
             try:
@@ -436,6 +440,8 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._first_paint is not None:
+            self._first_paint.cancel()  # closed before its panels came: leave them out
         self.save_settings()
         self.frame_timer.stop()
         self.stage_model.close()
@@ -447,20 +453,33 @@ class MainWindow(QMainWindow):
 
 
 class _AfterFirstPaint(QObject):
-    """Calls ``callback`` on the next turn of the event loop after ``widget`` first
-    paints, so the window is on screen before the rest of it is built."""
+    """Calls ``callback`` once, on the next turn of the event loop after ``widget``
+    first paints, so the window is on screen before the rest of it is built; or
+    after ``FIRST_PAINT_WAIT_MS`` if no paint comes (a window started minimised)."""
 
     def __init__(self, widget: QWidget, callback: Callable[[], None]) -> None:
         super().__init__(widget)
         self._widget = widget
         self._callback = callback
+        self._fallback = QTimer(self)
+        self._fallback.setSingleShot(True)
+        self._fallback.timeout.connect(self._fire)
+        self._fallback.start(FIRST_PAINT_WAIT_MS)
         widget.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Paint:
             self._widget.removeEventFilter(self)
-            QTimer.singleShot(0, self._callback)
+            self._fallback.start(0)  # the next turn, after this paint
         return False
+
+    def cancel(self) -> None:
+        self._fallback.stop()
+        self._widget.removeEventFilter(self)
+
+    def _fire(self) -> None:
+        self.cancel()
+        self._callback()
 
 
 def apply_default_theme() -> None:

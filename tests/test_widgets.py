@@ -307,3 +307,15 @@ def test_a_feature_that_fails_to_load_leaves_the_rest_of_the_window_working(
     assert "no_such_feature" in window.statusBar().currentMessage()
     assert "ModuleNotFoundError" in capsys.readouterr().err
     window.close()
+
+
+def test_panels_arrive_even_if_the_window_never_paints(qtbot, controller, monkeypatch):
+    import app.main_window as main_window
+
+    monkeypatch.setattr(main_window, "FIRST_PAINT_WAIT_MS", 50)
+    window = main_window.MainWindow(controller, settings=None, defer_features=True)
+    qtbot.addWidget(window)  # never shown, as when started minimised
+    with qtbot.waitSignal(window.built, timeout=2000):
+        pass
+    assert window.features_installed
+    window.close()

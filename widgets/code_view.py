@@ -31,6 +31,7 @@ class _Margin(QWidget):
     def __init__(self, view: QPlainTextEdit, paint: Callable[[QWidget, QRect], None]) -> None:
         super().__init__(view)
         self._paint = paint
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # it fills its rect
 
     def paintEvent(self, event) -> None:
         self._paint(self, event.rect())

@@ -32,6 +32,9 @@ class _Stage(QWidget):
         self.stage = stage
         self.clock = clock
         self._versions = (-1, -1)
+        # Every stage fills its whole rect, so Qt need not repaint what is behind
+        # it each frame.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
 
     def refresh(self) -> None:
         versions = (self.tasks.version, self.stage.version)
@@ -432,6 +435,9 @@ class StageHost(QStackedWidget):
 
 
 class _BlankStage(_Stage):
+    def refresh(self) -> None:
+        pass  # the same words whatever the tasks do: no repaint per frame
+
     def paintEvent(self, event) -> None:
         t = theme.current()
         painter = QPainter(self)

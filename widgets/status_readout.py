@@ -20,6 +20,9 @@ class StatusReadout(QWidget):
         self._text = ""
         self.setToolTip(tip)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        # It paints its own background, so a new value repaints only this widget,
+        # not the status bar and window behind it.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
 
     def text(self) -> str:
         return self._text
@@ -39,6 +42,7 @@ class StatusReadout(QWidget):
 
     def paintEvent(self, _event) -> None:
         painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Window))
         painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
         align = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         painter.drawText(self.rect(), align, self._text)

@@ -66,6 +66,8 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         # time it is handed a plain QWidget it did not create (it inspects every
         # widget class), and this would be the first one, delaying the window.
         self.setViewport(QWidget())
+        # paintEvent fills the whole viewport: nothing behind it needs repainting.
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMouseTracking(True)
         self.viewport().setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
