@@ -20,7 +20,6 @@ from PySide6.QtGui import (
     QAction,
     QColor,
     QFont,
-    QFontMetrics,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -79,7 +78,6 @@ class TimerListView(PaintedRows, QWidget):
         self._editor: QDoubleSpinBox | None = None
         self._editing: int | None = None
         self._painted = 0.0
-        self._fonts: dict[tuple, QFont] = {}
         self._texts: dict[tuple, QStaticText] = {}
         # Paints every pixel itself: Qt need not repaint what lies beneath.
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -210,23 +208,14 @@ class TimerListView(PaintedRows, QWidget):
             return f"scheduled by {name}", colour
         return "scheduled outside any task", None
 
-    def _font(self, size: float, bold: bool = False, mono: bool = False) -> QFont:
-        t = theme.current()
-        key = (size, bold, mono, t.scale)
-        font = self._fonts.get(key)
-        if font is None:
-            font = self._fonts[key] = t.font(size, bold=bold, mono=mono)
-        return font
-
     def _static(self, text: str, font: QFont, width: int) -> QStaticText:
         """Laid-out text, elided to ``width``: labels repeat every frame, so lay out once."""
-        key = (text, id(font), width)  # fonts come from self._fonts and live as long
+        key = (text, id(font), width)  # fonts come from _font and live as long
         static = self._texts.get(key)
         if static is None:
             if len(self._texts) > 512:
                 self._texts.clear()
-            shown = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, width)
-            static = self._texts[key] = QStaticText(shown)
+            static = self._texts[key] = QStaticText(self._elide(text, font, width))
             static.setTextFormat(Qt.TextFormat.PlainText)
             static.prepare(QTransform(), font)
         return static

@@ -76,12 +76,8 @@ class AwaitGraphView(QWidget):
             if fit < 1.0:
                 painter.scale(fit, fit)
         if not rects:
-            painter.setPen(t.colour("dim_text"))
-            painter.setFont(t.font(10))
-            painter.drawText(
-                self.rect(),
-                Qt.AlignmentFlag.AlignCenter,
-                "Live tasks and what they await appear here",
+            theme.draw_placeholder(
+                painter, self.rect(), "Live tasks and what they await appear here", 10
             )
             return
         colours = {}

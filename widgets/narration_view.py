@@ -67,12 +67,8 @@ class NarrationView(QAbstractScrollArea):
         painter = QPainter(self.viewport())
         painter.fillRect(self.viewport().rect(), t.colour("base"))
         if not self._count:
-            painter.setPen(t.colour("dim_text"))
-            painter.setFont(t.font(10))
-            painter.drawText(
-                self.viewport().rect(),
-                Qt.AlignmentFlag.AlignCenter,
-                "The loop's story appears here",
+            theme.draw_placeholder(
+                painter, self.viewport().rect(), "The loop's story appears here", 10
             )
             return
         height = self.row_height

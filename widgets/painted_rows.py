@@ -4,21 +4,53 @@ Both paint one row per item, hit-test named areas within a row, show a
 tooltip and a context menu for the row under the pointer, and open a small
 non-modal spin box over a row to type a time. The subclass supplies
 ``row_at``, ``row_rect``, ``_areas``, ``select``, ``actions_for`` and
-``_tooltip``; this mixin does the rest the same way for both.
+``_tooltip``; this mixin does the rest the same way for both, including the
+fonts and elided labels they paint with.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QPoint, QRect
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QDoubleSpinBox, QMenu, QToolTip, QWidget
+
+from widgets import theme
+
+# Rows repaint on every frame while anything moves, asking for the same few fonts
+# and labels each time: these are kept instead of rebuilt for every row.
+_FONTS: dict[tuple, QFont] = {}
+_METRICS: dict[int, QFontMetrics] = {}  # by id() of a font in _FONTS
+_ELIDED: dict[tuple, str] = {}
+_MAX_ELIDED = 4096
 
 
 class PaintedRows:
     _editor: QDoubleSpinBox | None = None
     _editing: int | None = None
     _on_commit: Callable[[int, float], None] | None = None
+
+    def _font(self, size: float, bold: bool = False, mono: bool = False) -> QFont:
+        """A shared font for painting rows; callers must not change it."""
+        t = theme.current()
+        key = (size, bold, mono, t.scale)
+        font = _FONTS.get(key)
+        if font is None:
+            font = _FONTS[key] = t.font(size, bold=bold, mono=mono)
+            _METRICS[id(font)] = QFontMetrics(font)
+        return font
+
+    def _elide(self, text: str, font: QFont, width: int) -> str:
+        """``text`` cut to ``width`` in ``font`` (one from ``_font``)."""
+        key = (text, id(font), width)
+        shown = _ELIDED.get(key)
+        if shown is None:
+            if len(_ELIDED) > _MAX_ELIDED:  # a run that churns names: start afresh
+                _ELIDED.clear()
+            metrics = _METRICS[id(font)]
+            shown = _ELIDED[key] = metrics.elidedText(text, Qt.TextElideMode.ElideRight, width)
+        return shown
 
     def area_centre(self, item_id: int, area: str) -> QPoint:
         """Where to click for ``area`` of a row (tests and the click overlay use it)."""

@@ -89,17 +89,12 @@ class RingsStage(_Stage):
         ]
 
     def paintEvent(self, event) -> None:
-        t = theme.current()
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         self._background(painter)
         rings = self.ring_rects()
         if not rings:
-            painter.setPen(t.colour("dim_text"))
-            painter.setFont(t.font(12))
-            painter.drawText(
-                self.rect(), Qt.AlignmentFlag.AlignCenter, "Press Run to start the countdown"
-            )
+            theme.draw_placeholder(painter, self.rect(), "Press Run to start the countdown", 12)
             return
         now = self.clock.now()
         for row, rect in rings:
@@ -345,12 +340,8 @@ class ChainStage(_Stage):
         row = self.tasks.by_name("main")
         colour = t.task_colour(row.colour) if row else t.colour("accent")
         if not levels and not recent:
-            painter.setPen(t.colour("dim_text"))
-            painter.setFont(t.font(12))
-            painter.drawText(
-                self.rect(),
-                Qt.AlignmentFlag.AlignCenter,
-                "The await chain appears here while main runs",
+            theme.draw_placeholder(
+                painter, self.rect(), "The await chain appears here while main runs", 12
             )
             return
         # Levels sit left to right, outermost first, joined by "await" arrows, so
@@ -439,13 +430,11 @@ class _BlankStage(_Stage):
         pass  # the same words whatever the tasks do: no repaint per frame
 
     def paintEvent(self, event) -> None:
-        t = theme.current()
         painter = QPainter(self)
         self._background(painter)
-        painter.setPen(t.colour("dim_text"))
-        painter.setFont(t.font(12))
-        painter.drawText(
+        theme.draw_placeholder(
+            painter,
             self.rect(),
-            Qt.AlignmentFlag.AlignCenter,
             "No picture for this run: watch the lanes, the code and the console.",
+            12,
         )

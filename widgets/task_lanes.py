@@ -16,8 +16,6 @@ from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
-    QFont,
-    QFontMetrics,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -59,9 +57,6 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         self._hover: int | None = None
         self._drag: tuple[int, float] | None = None  # (task id, span seconds)
         self._drag_remaining: float | None = None
-        self._fonts: dict[tuple, tuple[QFont, QFontMetrics, tuple]] = {}
-        self._current_font: tuple[QFont, QFontMetrics, tuple] | None = None
-        self._elisions: dict[tuple, str] = {}
         # A viewport made here rather than by Qt: PySide6 spends ~30 ms the first
         # time it is handed a plain QWidget it did not create (it inspects every
         # widget class), and this would be the first one, delaying the window.
@@ -163,12 +158,8 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.fillRect(self.viewport().rect(), t.colour("base"))
         if not self._rows:
-            painter.setPen(t.colour("dim_text"))
-            painter.setFont(t.font(11))
-            painter.drawText(
-                self.viewport().rect(),
-                Qt.AlignmentFlag.AlignCenter,
-                "No tasks yet. Pick a demo and press Run (F5).",
+            theme.draw_placeholder(
+                painter, self.viewport().rect(), "No tasks yet. Pick a demo and press Run (F5).", 11
             )
             return
         now = self.clock.now()
@@ -199,9 +190,10 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         p.fillRect(QRect(rect.left(), rect.top() + 3, t.px(5), rect.height() - 6), colour)
         areas = self._areas(rect)
         # name
-        p.setFont(self._font(10.5, bold=True))
+        font = self._font(10.5, bold=True)
+        p.setFont(font)
         p.setPen(colour if row.live else t.colour("dim_text"))
-        name = self._elided(row.name, areas["name"].width())
+        name = self._elide(row.name, font, areas["name"].width())
         p.drawText(areas["name"], Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, name)
         # state pill
         state_colour = t.state_colour(row.state)
@@ -211,16 +203,17 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         p.setPen(QPen(state_colour, t.px(1)))
         p.setBrush(fill)
         p.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
-        p.setFont(self._font(9, bold=True))
+        font = self._font(9, bold=True)
+        p.setFont(font)
         p.setPen(state_colour)
-        label = STATE_LABELS.get(row.state, row.state)
-        label = self._elided(label, pill.width() - t.px(8))
+        label = self._elide(STATE_LABELS.get(row.state, row.state), font, pill.width() - t.px(8))
         p.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
         self._paint_bar(p, row, areas["bar"], now)
         # info: where it is parked, or how it ended
-        p.setFont(self._font(9, mono=True))
+        font = self._font(9, mono=True)
+        p.setFont(font)
         p.setPen(t.colour("dim_text"))
-        info = self._elided(self._info_text(row), areas["info"].width())
+        info = self._elide(self._info_text(row), font, areas["info"].width())
         p.drawText(areas["info"], Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, info)
         # button
         button = areas["button"].adjusted(0, t.px(6), 0, -t.px(6))
@@ -234,31 +227,6 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         p.drawText(button, Qt.AlignmentFlag.AlignCenter, symbol)
 
     _hover_button = False
-
-    # Rows repaint on every frame while anything sleeps: the fonts, their metrics
-    # and the elided texts are kept rather than rebuilt for each row each time.
-    def _font(self, size: float, bold: bool = False, mono: bool = False) -> QFont:
-        t = theme.current()
-        key = (size, bold, mono, t.scale)
-        cached = self._fonts.get(key)
-        if cached is None:
-            font = t.font(size, bold=bold, mono=mono)
-            cached = self._fonts[key] = (font, QFontMetrics(font), key)
-        self._current_font = cached
-        return cached[0]
-
-    def _elided(self, text: str, width: int) -> str:
-        """``text`` cut to ``width`` in the font last chosen with ``_font``."""
-        _font, metrics, font_key = self._current_font
-        key = (font_key, text, width)
-        elided = self._elisions.get(key)
-        if elided is None:
-            if len(self._elisions) > 4096:  # a run that churns names: start afresh
-                self._elisions.clear()
-            elided = self._elisions[key] = metrics.elidedText(
-                text, Qt.TextElideMode.ElideRight, width
-            )
-        return elided
 
     def _paint_bar(self, p: QPainter, row: TaskRow, bar: QRect, now: float) -> None:
         t = theme.current()

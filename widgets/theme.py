@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QApplication
 
 TASK_COLOURS = (
@@ -128,6 +129,14 @@ _current = DARK
 
 def current() -> Theme:
     return _current
+
+
+def draw_placeholder(painter: QPainter, rect: QRect, text: str, point_size: float = 10) -> None:
+    """The dim line, centred, that an empty view shows instead of its content."""
+    t = current()
+    painter.setPen(t.colour("dim_text"))
+    painter.setFont(t.font(point_size))
+    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
 
 def apply_theme(name: str = "dark", scale: float = 1.0, app: QApplication | None = None) -> Theme:

@@ -102,12 +102,8 @@ class TimelineView(QAbstractScrollArea):
         painter.fillRect(self.viewport().rect(), t.colour("base"))
         self._paint_axis(painter)
         if not self._lanes:
-            painter.setPen(t.colour("dim_text"))
-            painter.setFont(t.font(10))
-            painter.drawText(
-                self.viewport().rect(),
-                Qt.AlignmentFlag.AlignCenter,
-                "Each task's history appears here",
+            theme.draw_placeholder(
+                painter, self.viewport().rect(), "Each task's history appears here", 10
             )
             return
         t_left, t_right = self.t0, self.t_of(self.viewport().width())
