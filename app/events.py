@@ -322,7 +322,10 @@ class EventLog:
         return len(self._ring)
 
     def of_type(self, *kinds: type) -> list[Event]:
-        return [e for e in self if isinstance(e, kinds)]
+        if any(issubclass(TaskStep, kind) for kind in kinds):
+            return [e for e in self if isinstance(e, kinds)]
+        # No packed steps asked for: skip them rather than unpack each one.
+        return [e for e in tuple(self._ring) if type(e) is not bytes and isinstance(e, kinds)]
 
     def clear(self) -> None:
         self._ring.clear()

@@ -133,6 +133,8 @@ def test_bare_yield_steps_are_kept_compact_and_read_back_as_task_steps():
     # the ring holds them packed (untracked by the garbage collector), not as tuples
     packed = [item for item in loop.events._ring if not gc.is_tracked(item)]
     assert len(packed) == 6
+    # asking for other kinds skips the packed steps and still finds the rest
+    assert [e.coro.rsplit(".", 1)[-1] for e in loop.events.of_type(TaskCreated)] == ["yielder"] * 2
     assert len(without_listener) == 3
     for step in without_listener:
         assert step.task == without_listener[0].task
