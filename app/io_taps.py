@@ -26,6 +26,7 @@ from asyncio import selector_events
 from collections.abc import Callable
 
 from app.events import Event, IoChannel, IoData
+from app.protocol_proxy import ProtocolProxy
 from app.scheduler import RUN_ID
 
 try:  # pipes and subprocesses: Unix only
@@ -76,26 +77,14 @@ class Channel:
 
 
 # -- protocol proxies: incoming bytes -------------------------------------------
-class _TapBase(asyncio.BaseProtocol):
+class _TapBase(ProtocolProxy):
     def __init__(self, inner: asyncio.BaseProtocol, channel: Channel) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._channel = channel
-
-    def connection_made(self, transport) -> None:
-        self._inner.connection_made(transport)
 
     def connection_lost(self, exc) -> None:
         self._channel.close()
         self._inner.connection_lost(exc)
-
-    def pause_writing(self) -> None:
-        self._inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self._inner.resume_writing()
-
-    def __getattr__(self, name: str):
-        return getattr(self._inner, name)
 
     def __repr__(self) -> str:
         return f"<tapped {self._inner!r}>"

@@ -27,6 +27,7 @@ from contextvars import Context
 
 from app.events import PROCESS_POOL, Event, ExecutorJob, SessionEvent, Subprocess
 from app.introspect import describe_args, short_name, short_repr
+from app.protocol_proxy import ProtocolProxy
 from app.scheduler import RUN_ID
 
 
@@ -88,12 +89,12 @@ class ProcessRecord:
         self.exited: asyncio.Future = loop.create_future()
 
 
-class _ProcessWatch(asyncio.SubprocessProtocol):
+class _ProcessWatch(ProtocolProxy, asyncio.SubprocessProtocol):
     """Proxy for a subprocess protocol that tells ``OutsideWork`` when the child
     started and exited, then forwards every call to the real protocol."""
 
     def __init__(self, inner, owner: OutsideWork, record: ProcessRecord) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._owner = owner
         self._record = record
 
@@ -110,18 +111,6 @@ class _ProcessWatch(asyncio.SubprocessProtocol):
     def process_exited(self) -> None:
         self._owner._process_exited(self._record)
         self._inner.process_exited()
-
-    def connection_lost(self, exc) -> None:
-        self._inner.connection_lost(exc)
-
-    def pause_writing(self) -> None:
-        self._inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self._inner.resume_writing()
-
-    def __getattr__(self, name: str):
-        return getattr(self._inner, name)
 
 
 def command_text(args, shell: bool) -> str:

@@ -37,6 +37,7 @@ CORE_MODULES = [
     "app.anatomy_hooks",
     "app.io_taps",
     "app.outside_work",
+    "app.protocol_proxy",
     "app.loop_model",
     "demos",
     "demos.countdown",
