@@ -93,6 +93,10 @@ class TimerFired(NamedTuple):
     late: float  # loop seconds between due time and firing
 
 
+# A step running longer than this (seconds of wall time) is reported as blocking the loop.
+DEFAULT_BLOCK_THRESHOLD = 0.100
+
+
 class LoopBlocked(NamedTuple):
     t: float
     task: int | None

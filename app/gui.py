@@ -1,28 +1,32 @@
 """Starting and stopping the desktop app around one traced qasync loop.
 
-When the last window closes, ``run_forever`` returns and ``app.shutdown``
-stops the run and closes the loop in the order that keeps exit silent.
+Start-up comes in three steps, so the window is on screen as soon as Qt can
+paint it: the window's frame shows and paints; then asyncio, the loop and the
+views that watch it load (most of start-up) and take their places; then, after
+the next paint, the feature panels. When the last window closes,
+``run_forever`` returns and ``app.shutdown`` stops the run and closes the loop
+in the order that keeps exit silent.
 """
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEventLoop, QSettings
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app import APP_NAME, __version__
-from app.controller import Controller
 from app.main_window import MainWindow
-from app.qt_loop import TracingLoop
-from app.run import Target
-from app.shutdown import close_loop
 from widgets import theme
+
+if TYPE_CHECKING:
+    from app.run import Target
 
 ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icons" / "coroscope.svg"
 
@@ -47,19 +51,39 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def run_app(target: Target | None = None, settings: QSettings | None = None) -> int:
+def run_app(
+    target: Target | None = None,
+    settings: QSettings | None = None,
+    observe: Callable[[MainWindow], None] | None = None,
+) -> int:
+    """Open the app (running ``target`` once it is built) until its window closes.
+    ``observe`` is handed the window before it shows (the start-up benchmark
+    watches its signals)."""
     app = make_application()
+    settings = settings if settings is not None else QSettings()
+    window = MainWindow(None, settings, defer_features=True)
+    if observe is not None:
+        observe(window)
+    waiting = QEventLoop()
+    window.call_after_first_paint(waiting.quit)
+    window.show()
+    waiting.exec()  # the asyncio loop does not exist yet: Qt's own loop paints the frame
+    if not window.isVisible():  # closed already
+        return 0
+    import asyncio
+
+    from app.controller import Controller
+    from app.qt_loop import TracingLoop
+    from app.shutdown import close_loop
+
     loop = TracingLoop(app)
     asyncio.set_event_loop(loop)
     controller = Controller(loop)
-    settings = settings if settings is not None else QSettings()
-    # The window shows first; its feature panels follow right after it paints.
-    window = MainWindow(controller, settings, defer_features=True)
     window.built.connect(_freeze_startup_objects)
     if target is not None:
         # After the panels are in, so each of them sees the run from its start.
         window.built.connect(lambda: window.run_target(target))
-    window.show()
+    window.attach(controller)
     # Ctrl+C in the terminal closes the window like the user would; the frame
     # timer runs Python often enough for the handler to fire promptly.
     signal.signal(signal.SIGINT, lambda *_: window.close())

@@ -10,13 +10,15 @@ from __future__ import annotations
 import importlib
 import traceback
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QDockWidget,
     QMainWindow,
     QMenu,
+    QSizePolicy,
     QSplitter,
     QStyle,
     QToolBar,
@@ -24,17 +26,16 @@ from PySide6.QtWidgets import (
 )
 
 from app import APP_NAME, __version__
-from app.controller import Controller, IntentError
-from app.run import Target
-from app.stage_model import StageModel
-from app.targets import UnknownTargetError, demo_target
 from widgets import theme
-from widgets.code_view import CodeView
-from widgets.console_view import ConsoleView
 from widgets.gallery import DemoGallery
-from widgets.stages import StageHost
 from widgets.status_readout import StatusReadout
-from widgets.task_lanes import TaskLanesView
+
+# This module imports nothing that imports asyncio, so the app can show this
+# window before it loads the loop: asyncio and the views that watch it are
+# imported in attach(), and the modules that need them where they are used.
+if TYPE_CHECKING:
+    from app.controller import Controller
+    from app.run import Target
 
 # Each feature module exposes install(window); listed in menu order. They are
 # imported when installed, so the app can show its window before loading them.
@@ -56,20 +57,22 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        controller: Controller,
+        controller: Controller | None = None,
         settings: QSettings | None = None,
         defer_features: bool = False,
     ) -> None:
-        """``defer_features``: install the feature panels just after the window
-        first paints (the app does this so its window appears sooner)."""
+        """Without a ``controller`` this builds only the window's frame (menus,
+        toolbar, demo gallery, empty panels) and the app calls ``attach`` once it
+        has loaded the loop. ``defer_features``: install the feature panels just
+        after the attached window first paints (the app does both so its window
+        appears sooner)."""
         super().__init__()
-        self.controller = controller
+        self.controller: Controller | None = None
         self.settings = settings
         self.setWindowTitle(APP_NAME)
         self.setObjectName("MainWindow")
         self.resize(1360, 860)
-        clock = controller.clock
-        self.stage_model = StageModel(clock.now)
+        self._defer_features = defer_features
         self._tick_callbacks: list[Callable[[], None]] = []
         self._actions_version = -1
         self._counted_version = -1
@@ -84,48 +87,103 @@ class MainWindow(QMainWindow):
         ):
             self._menus[key] = bar.addMenu(title)
 
-        self.stage = StageHost(controller.tasks, self.stage_model, clock)
-        self.lanes = TaskLanesView(controller.tasks, clock)
-        self.code = CodeView(controller.tasks)
-        self.console = ConsoleView(controller.console, controller.tasks)
         self.gallery = DemoGallery()
-
         split = QSplitter(Qt.Orientation.Vertical)
         split.setObjectName("stage_lanes_split")
-        split.addWidget(self.stage)
-        split.addWidget(self.lanes)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        # Stage, lanes, code and console watch the loop; until attach() they are
+        # blank surfaces of the same colour, so the window can paint at once.
+        preferred, expanding = QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding
+        split.addWidget(_StandIn(QSize(640, 260), preferred, minimum_height=160))  # the stage
+        split.addWidget(_StandIn(QSize(720, 204), expanding))  # the task lanes (six rows)
         split.setChildrenCollapsible(False)
         # Docks give way before the stage and lanes do, even in a small window.
         split.setMinimumWidth(360)
         self.setCentralWidget(split)
         self.splitter = split
+        self._stretch_splitter()
 
         self.add_dock("Demos", self.gallery, Qt.DockWidgetArea.LeftDockWidgetArea, "demos_dock")
-        code_dock = self.add_dock(
-            "Code", self.code, Qt.DockWidgetArea.RightDockWidgetArea, "code_dock"
+        self._code_dock = self.add_dock(
+            "Code",
+            _StandIn(QSize(256, 192), expanding),
+            Qt.DockWidgetArea.RightDockWidgetArea,
+            "code_dock",
         )
-        self.resizeDocks([code_dock], [470], Qt.Orientation.Horizontal)
-        self.add_dock(
-            "Console", self.console, Qt.DockWidgetArea.BottomDockWidgetArea, "console_dock"
+        self.resizeDocks([self._code_dock], [470], Qt.Orientation.Horizontal)
+        self._console_dock = self.add_dock(
+            "Console",
+            _StandIn(QSize(256, 192), expanding),
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+            "console_dock",
         )
 
         self._build_actions()
         self._build_status()
-        self._connect()
 
         self.frame_timer = QTimer(self)
         self.frame_timer.setObjectName("frame-timer")
         self.frame_timer.setInterval(FRAME_MS)
         self.frame_timer.timeout.connect(self.tick)
-        self.frame_timer.start()
         self._restore_window()
-        self._update_actions()
         self.features_installed = False
         self._first_paint: _AfterFirstPaint | None = None
-        if defer_features:
-            self._first_paint = _AfterFirstPaint(self.lanes.viewport(), self.install_features)
+        if controller is None:
+            for action in self._loop_actions():
+                action.setEnabled(False)  # until attach() gives them a loop to act on
+        else:
+            self.attach(controller)
+
+    def _stretch_splitter(self) -> None:
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+
+    def call_after_first_paint(self, callback: Callable[[], None]) -> _AfterFirstPaint:
+        """Call ``callback`` on the turn after the task lanes (or their blank
+        stand-in) first paint, or after FIRST_PAINT_WAIT_MS without a paint."""
+        surface = self.splitter.widget(1)
+        if self.controller is not None:
+            surface = self.lanes.viewport()
+        return _AfterFirstPaint(surface, callback)
+
+    def attach(self, controller: Controller) -> None:
+        """Build the views that watch ``controller``'s loop in place of the blank
+        panels, and start the frame tick; then install the features (after the
+        next paint with ``defer_features``)."""
+        from app.stage_model import StageModel
+        from widgets.code_view import CodeView
+        from widgets.console_view import ConsoleView
+        from widgets.stages import StageHost
+        from widgets.task_lanes import TaskLanesView
+
+        self.controller = controller
+        clock = controller.clock
+        self.stage_model = StageModel(clock.now)
+        self.stage = StageHost(controller.tasks, self.stage_model, clock)
+        self.lanes = TaskLanesView(controller.tasks, clock)
+        self.code = CodeView(controller.tasks)
+        self.console = ConsoleView(controller.console, controller.tasks)
+        # The views take the stand-ins' places (and, once the window is on
+        # screen, their sizes); a stretch factor belongs to the widget, not its slot.
+        sizes = self.splitter.sizes() if self.isVisible() else None
+        for index, view in enumerate((self.stage, self.lanes)):
+            stand_in = self.splitter.widget(index)
+            self.splitter.insertWidget(index, view)
+            stand_in.setParent(None)
+            stand_in.deleteLater()
+        self._stretch_splitter()
+        if sizes:
+            self.splitter.setSizes(sizes)
+        for dock, view in ((self._code_dock, self.code), (self._console_dock, self.console)):
+            dock.widget().deleteLater()
+            dock.setWidget(view)
+        self._connect()
+        self._restore_demo()
+        self.frame_timer.start()
+        for action in self._loop_actions():
+            action.setEnabled(True)
+        self._update_actions()
+        if self._defer_features:
+            self._first_paint = self.call_after_first_paint(self.install_features)
         else:
             self.install_features()
 
@@ -246,6 +304,15 @@ class MainWindow(QMainWindow):
         )
         self.menu("file").addAction(quit_action)
 
+    def _loop_actions(self) -> tuple[QAction, ...]:
+        return (
+            self.run_action,
+            self.stop_action,
+            self.restart_action,
+            self.pause_action,
+            self.step_action,
+        )
+
     def _build_status(self) -> None:
         self.time_label = StatusReadout(
             "  t = 00000.00 s   paused  ", "Loop time (seconds on the loop's clock) and speed"
@@ -273,6 +340,8 @@ class MainWindow(QMainWindow):
 
     # -- intents -----------------------------------------------------------------
     def _intent(self, method: Callable, *args) -> bool:
+        from app.controller import IntentError
+
         try:
             method(*args)
         except IntentError as exc:
@@ -281,6 +350,8 @@ class MainWindow(QMainWindow):
         return True
 
     def _preview(self, key: str) -> None:
+        from app.targets import UnknownTargetError, demo_target
+
         if self.controller.running:
             return  # keep showing what runs; the choice applies on the next Run
         try:
@@ -301,6 +372,8 @@ class MainWindow(QMainWindow):
         self.run_demo(key)
 
     def run_demo(self, key: str) -> None:
+        from app.targets import UnknownTargetError, demo_target
+
         try:
             target = demo_target(key)
         except UnknownTargetError as exc:
@@ -410,7 +483,12 @@ class MainWindow(QMainWindow):
         geometry = s.value(f"{SETTINGS_GROUP}/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        last = s.value(f"{SETTINGS_GROUP}/demo")
+
+    def _restore_demo(self) -> None:
+        # Not with the geometry: selecting a demo loads its module, and with it asyncio.
+        if self.settings is None:
+            return
+        last = self.settings.value(f"{SETTINGS_GROUP}/demo")
         if isinstance(last, str) and last:
             self.gallery.select(last)
 
@@ -444,7 +522,8 @@ class MainWindow(QMainWindow):
             self._first_paint.cancel()  # closed before its panels came: leave them out
         self.save_settings()
         self.frame_timer.stop()
-        self.stage_model.close()
+        if self.controller is not None:
+            self.stage_model.close()
         super().closeEvent(event)
 
     @staticmethod
@@ -480,6 +559,25 @@ class _AfterFirstPaint(QObject):
     def _fire(self) -> None:
         self.cancel()
         self._callback()
+
+
+class _StandIn(QWidget):
+    """A blank panel with the colour and size hints of the view that replaces it
+    in attach(), so the window's layout does not move when the views arrive."""
+
+    def __init__(self, hint: QSize, policy: QSizePolicy.Policy, minimum_height: int = 0) -> None:
+        super().__init__()
+        self._hint = hint
+        self.setMinimumHeight(minimum_height)
+        self.setSizePolicy(policy, policy)
+        self.setBackgroundRole(QPalette.ColorRole.Base)
+        self.setAutoFillBackground(True)
+
+    def sizeHint(self) -> QSize:
+        return self._hint
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(70, 70)  # a scroll area's, like the views'
 
 
 def apply_default_theme() -> None:

@@ -16,13 +16,13 @@ arguments are known to be good.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from pathlib import Path
 
 from app import APP_NAME, __version__
 from app.atomic_file import OutputPathError, check_output
+from app.events import DEFAULT_BLOCK_THRESHOLD
 from app.take_options import (
     AUTO_LIMIT,
     PANELS,
@@ -35,7 +35,6 @@ from app.take_options import (
     parse_size,
     parse_speed,
 )
-from app.tracer import DEFAULT_BLOCK_THRESHOLD
 
 TRACE_EXTENSIONS = (".json",)
 TRACE_LIMIT = 60.0
@@ -198,6 +197,8 @@ def _trace(args: argparse.Namespace) -> int:
 
 def _run_traced(target, threshold: float, limit: float, realtime: bool) -> tuple[dict, str]:
     """Run ``target`` on a headless traced loop; the trace document and a note."""
+    import asyncio
+
     from app.controller import Controller, IntentError
     from app.ctrl_c import CtrlC
     from app.shutdown import close_loop

@@ -21,6 +21,7 @@ from time import perf_counter
 
 from app.clock import VirtualClock
 from app.events import (
+    DEFAULT_BLOCK_THRESHOLD,
     EventLog,
     LoopBlocked,
     Output,
@@ -41,7 +42,6 @@ from app.introspect import (
 )
 from app.scheduler import RUN_ID, Scheduler
 
-DEFAULT_BLOCK_THRESHOLD = 0.100
 _Task = asyncio.Task
 _new_tuple = tuple.__new__
 

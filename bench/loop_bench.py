@@ -199,25 +199,25 @@ print(time.perf_counter() - started)
 """
 
 _COROSCOPE = """
-import time, sys
+import sys, tempfile, time
 started = time.perf_counter()
 from PySide6.QtCore import QSettings
-from app.gui import make_application
-from app.qt_loop import TracingLoop
-from app.controller import Controller
-from app.main_window import MainWindow
-app = make_application()
-loop = TracingLoop(app)
-controller = Controller(loop, capture_output=False)
-# As app.gui.run_app does: the window shows, its panels follow once it has painted.
-window = MainWindow(controller, settings=None, defer_features=True)
-window.resize(1280, 800); window.show()
-app.processEvents()
-shown = time.perf_counter() - started
-while not window.features_installed:
-    app.processEvents()
-print(shown, time.perf_counter() - started)
-window.close(); controller.close(); loop.close()
+from app.gui import run_app
+marks = {}
+
+def mark(name):
+    marks.setdefault(name, time.perf_counter() - started)
+
+def observe(window):
+    # The app's own start-up: its window shows and paints, then the loop and the
+    # views load, then the panels (see app.gui); closing once all is in.
+    window.call_after_first_paint(lambda: mark("shown"))
+    window.built.connect(lambda: (mark("built"), window.close()))
+
+with tempfile.TemporaryDirectory() as folder:
+    settings = QSettings(folder + "/settings.ini", QSettings.Format.IniFormat)
+    run_app(settings=settings, observe=observe)
+print(marks["shown"], marks["built"])
 """
 
 

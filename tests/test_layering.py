@@ -1,5 +1,6 @@
 """The core in app/ imports and works with Qt made unimportable."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,32 @@ def test_core_imports_and_runs_without_qt():
     )
     assert out.returncode == 0, out.stderr
     assert "core ok" in out.stdout
+
+
+# What the app imports before its window first paints (see app.gui). asyncio and
+# the loop come after; importing them here would put ~100 ms back before the paint.
+FRAME_PROGRAM = """
+import sys
+import app.cli, app.gui, app.main_window
+from app.gui import make_application
+from app.main_window import MainWindow
+qt_app = make_application()
+window = MainWindow(None, None, defer_features=True)
+window.show()
+qt_app.processEvents()
+window.close()
+print(sorted(name for name in ("asyncio", "qasync", "app.controller") if name in sys.modules))
+"""
+
+
+def test_the_window_frame_shows_before_asyncio_is_imported():
+    out = subprocess.run(
+        [sys.executable, "-c", FRAME_PROGRAM],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -9,6 +9,7 @@ import time
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QDockWidget
 
 from app.run import Target
 
@@ -256,6 +257,41 @@ def test_the_app_window_shows_first_and_its_panels_follow_with_the_saved_layout(
     loop_model = third.findChild(QDockWidget, "loop_dock").widget().model
     assert loop_model.fired >= 2  # the Loop panel saw the run's timers from the start
     third.close()
+
+
+def test_the_window_frame_shows_first_then_the_views_take_their_places(qtbot, controller, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from app.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("main_window/demo", "countdown")
+    # As app.gui does: the frame shows before there is a loop to watch.
+    window = MainWindow(None, settings, defer_features=True)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    assert not window.run_action.isEnabled()  # nothing to run on yet
+    assert not window.frame_timer.isActive()
+    sizes = window.splitter.sizes()
+    code_width = window.findChild(QDockWidget, "code_dock").width()
+
+    with qtbot.waitSignal(window.built, timeout=3000):
+        window.attach(controller)
+    # The views took the blank panels' places without moving the layout.
+    assert window.splitter.sizes() == sizes
+    assert window.findChild(QDockWidget, "code_dock").width() == code_width
+    assert window.splitter.widget(1) is window.lanes
+    assert window.frame_timer.isActive()
+    # The last demo is selected again, and its code shown.
+    assert window.gallery.current_key == "countdown"
+    assert window.code.path.endswith("countdown.py")
+    window.run_action.trigger()
+    row = wait_row(qtbot, window, "task3", "sleep")
+    assert row.live
+    window.stop_action.trigger()
+    qtbot.waitUntil(lambda: not controller.running, timeout=3000)
+    window.close()
 
 
 def test_frames_of_a_busy_run_do_not_make_the_window_redo_its_layout(qtbot, window):
