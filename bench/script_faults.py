@@ -176,6 +176,7 @@ def bench_views() -> None:
         )
 
         def paint(lanes=lanes) -> None:
+            lanes._pictures.clear()  # every row drawn, as when all of them change
             lanes._version = -1
             lanes.refresh()
             lanes.viewport().repaint()

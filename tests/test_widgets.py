@@ -294,6 +294,33 @@ def test_the_window_frame_shows_first_then_the_views_take_their_places(qtbot, co
     window.close()
 
 
+def test_lanes_redraw_only_rows_that_changed_and_look_the_same_as_drawn_afresh(qtbot, window):
+    window.run_demo("countdown")
+    wait_row(qtbot, window, "task3", "sleep")
+    window.controller.pause()  # the bars stand still, so two grabs can be compared
+    window.tick()
+    lanes = window.lanes
+    lanes.viewport().repaint()
+    drawn = []
+    original = lanes._paint_row
+    lanes._paint_row = lambda p, row, *rest: (drawn.append(row.name), original(p, row, *rest))
+    lanes.viewport().repaint()
+    assert drawn == []  # nothing changed: every row is last frame's picture
+    kept = lanes.viewport().grab().toImage()
+    lanes._pictures.clear()
+    lanes.viewport().repaint()
+    assert sorted(drawn) == ["main", "task1", "task2", "task3"]
+    assert lanes.viewport().grab().toImage() == kept
+    drawn.clear()
+    lanes.select(window.controller.tasks.by_name("task2").id)
+    lanes.viewport().repaint()
+    assert drawn == ["task2"]  # the newly selected row; the others are unchanged
+    lanes._paint_row = original
+    window.controller.resume()
+    window.stop_action.trigger()
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=3000)
+
+
 def test_frames_of_a_busy_run_do_not_make_the_window_redo_its_layout(qtbot, window):
     from PySide6.QtCore import QEvent, QObject
 

@@ -20,6 +20,7 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPen,
+    QPixmap,
 )
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
@@ -57,6 +58,10 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         self._hover: int | None = None
         self._drag: tuple[int, float] | None = None  # (task id, span seconds)
         self._drag_remaining: float | None = None
+        # Each visible row's picture, by task id, with what it shows: a row that
+        # looks the same as last frame is copied, not drawn again (only a sleeping
+        # task's bar moves), which keeps frames cheap while timers fire.
+        self._pictures: dict[int, tuple[tuple, QPixmap]] = {}
         # A viewport made here rather than by Qt: PySide6 spends ~30 ms the first
         # time it is handed a plain QWidget it did not create (it inspects every
         # widget class), and this would be the first one, delaying the window.
@@ -167,14 +172,53 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         offset = self.verticalScrollBar().value()
         height = self.row_height
         width = self.viewport().width()
+        ratio = self.viewport().devicePixelRatioF()
+        pictures = self._pictures
+        shown: dict[int, tuple[tuple, QPixmap]] = {}
         for index in range(
             first, min(len(self._rows), first + self.viewport().height() // height + 2)
         ):
             row = self._rows[index]
             rect = QRect(0, index * height - offset, width, height)
-            self._paint_row(painter, row, rect, now, index)
+            moving = row.state == "sleep" or (self._drag is not None and self._drag[0] == row.id)
+            key = (
+                t.name,
+                t.scale,
+                width,
+                height,
+                ratio,
+                index % 2,
+                row.id == self._selected,
+                row.id == self._hover,
+                row.id == self._hover and self._hover_button,
+                row.name,
+                row.live,
+                row.colour,
+                row.state,
+                self._info_text(row),
+                moving,
+            )
+            kept = pictures.get(row.id)
+            if kept is None or kept[0] != key:
+                kept = (key, self._picture(row, QRect(0, 0, width, height), ratio, index, moving))
+            shown[row.id] = kept
+            painter.drawPixmap(rect.topLeft(), kept[1])
+            if moving:
+                self._paint_fill(painter, row, self._areas(rect)["bar"], now)
+        self._pictures = shown  # rows scrolled out of view let theirs go
 
-    def _paint_row(self, p: QPainter, row: TaskRow, rect: QRect, now: float, index: int) -> None:
+    def _picture(self, row: TaskRow, rect: QRect, ratio: float, index: int, moving: bool):
+        """The row as it looks apart from a moving bar's fill."""
+        picture = QPixmap(rect.size() * ratio)
+        picture.setDevicePixelRatio(ratio)
+        p = QPainter(picture)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.fillRect(rect, theme.current().colour("base"))
+        self._paint_row(p, row, rect, index, moving)
+        p.end()
+        return picture
+
+    def _paint_row(self, p: QPainter, row: TaskRow, rect: QRect, index: int, moving: bool) -> None:
         t = theme.current()
         if row.id == self._selected:
             p.fillRect(
@@ -208,7 +252,9 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         p.setPen(state_colour)
         label = self._elide(STATE_LABELS.get(row.state, row.state), font, pill.width() - t.px(8))
         p.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
-        self._paint_bar(p, row, areas["bar"], now)
+        self._paint_track(p, areas["bar"])
+        if not moving:
+            self._paint_fill(p, row, areas["bar"], 0.0)
         # info: where it is parked, or how it ended
         font = self._font(9, mono=True)
         p.setFont(font)
@@ -228,12 +274,22 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
 
     _hover_button = False
 
-    def _paint_bar(self, p: QPainter, row: TaskRow, bar: QRect, now: float) -> None:
+    @staticmethod
+    def _track(bar: QRect) -> QRectF:
         t = theme.current()
-        track = QRectF(bar.left(), bar.center().y() - t.px(5), bar.width(), t.px(10))
+        return QRectF(bar.left(), bar.center().y() - t.px(5), bar.width(), t.px(10))
+
+    def _paint_track(self, p: QPainter, bar: QRect) -> None:
+        t = theme.current()
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(t.colour("grid"))
-        p.drawRoundedRect(track, t.px(5), t.px(5))
+        p.drawRoundedRect(self._track(bar), t.px(5), t.px(5))
+
+    def _paint_fill(self, p: QPainter, row: TaskRow, bar: QRect, now: float) -> None:
+        """How far the bar is filled (a sleeping task's remaining time, over ``now``)."""
+        t = theme.current()
+        track = self._track(bar)
+        p.setPen(Qt.PenStyle.NoPen)
         colour = t.state_colour(row.state)
         label = ""
         fraction = 0.0
