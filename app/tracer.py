@@ -60,6 +60,17 @@ class TaskInfo:
         self.fresh = True  # not stepped yet
 
 
+def _report_failed_callback(handle: asyncio.Handle, exc: BaseException) -> None:
+    # As handle._run() reports a callback that raised, for the loop's exception handler.
+    handle._loop.call_exception_handler(
+        {
+            "message": f"Exception in callback {describe_callback(handle._callback)}",
+            "exception": exc,
+            "handle": handle,
+        }
+    )
+
+
 class Tracer:
     def __init__(
         self,
@@ -183,7 +194,8 @@ class Tracer:
                     if handle._cancelled:
                         continue
                     ran += 1
-                    task = getattr(handle._callback, "__self__", None)
+                    callback = handle._callback
+                    task = getattr(callback, "__self__", None)
                     # The exact type first: an isinstance() call per callback adds up.
                     if type(task) is not _Task and not isinstance(task, _Task):
                         self._run_callback(handle)
@@ -199,7 +211,9 @@ class Tracer:
                     task_id = info.id
                     wall0 = self.step_started_wall = mark
                     try:
-                        handle._run()
+                        # What handle._run() does, minus its Python frame (about 460
+                        # of the ~16,400 instructions a traced bare-yield step takes).
+                        handle._context.run(callback, *handle._args)
                     except (SystemExit, KeyboardInterrupt) as exc:
                         # asyncio stores these in the task, then re-raises them out of
                         # the step to stop the loop. A run's task (sys.exit() in a
@@ -207,6 +221,8 @@ class Tracer:
                         if info.run is None:
                             raise
                         self._escaped(task_id, exc, info.name)
+                    except BaseException as exc:  # a step of a finished task, say
+                        _report_failed_callback(handle, exc)
                     mark = perf_counter()
                     self.step_started_wall = None
                     wall = mark - wall0

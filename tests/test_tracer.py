@@ -175,3 +175,24 @@ def test_a_step_is_not_charged_for_the_tracers_own_work_before_it():
         loop.close()
     assert loop.events.of_type(LoopBlocked) == []
     assert all(step.wall < 0.1 for step in loop.events.of_type(TaskStep))
+
+
+def test_a_task_method_that_raises_as_a_callback_goes_to_the_exception_handler():
+    # The tracer runs a task's handles itself; one that raises is reported the way
+    # asyncio reports any callback that raises, and the loop carries on.
+    loop = HeadlessLoop(autojump=True)
+    seen = []
+    loop.set_exception_handler(lambda _loop, context: seen.append(context))
+
+    async def main():
+        asyncio.get_running_loop().call_soon(asyncio.current_task().set_result, 1)
+        await asyncio.sleep(0.1)
+        return "carried on"
+
+    try:
+        assert loop.run_until_complete(main()) == "carried on"
+    finally:
+        loop.close()
+    assert len(seen) == 1
+    assert isinstance(seen[0]["exception"], RuntimeError)
+    assert seen[0]["message"].startswith("Exception in callback")
