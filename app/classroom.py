@@ -7,20 +7,17 @@ a room; the choices (theme, presentation, input overlay) are remembered.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QMessageBox, QToolButton
+from PySide6.QtWidgets import QMessageBox
 
-from app import APP_NAME, __version__
+from app import APP_NAME, __version__, view_prefs
 from widgets import theme
 from widgets.await_graph_view import AwaitGraphView
 from widgets.narration_view import NarrationView
 from widgets.overlays import HelpOverlay, InputOverlay
 from widgets.speed_control import SpeedControl
 from widgets.timeline_view import TimelineView
-
-PRESENTATION_SCALE = 1.6
-_SETTINGS = "view"
 
 
 class Classroom:
@@ -111,20 +108,12 @@ class Classroom:
         return self.presentation_action.isChecked()
 
     def _apply_theme(self) -> None:
-        name = "light" if self.light_action.isChecked() else "dark"
-        scale = PRESENTATION_SCALE if self.presenting else 1.0
-        theme.apply_theme(name, scale=scale)
+        prefs = self._prefs()
+        theme.apply_theme(prefs.theme_name, scale=prefs.scale)
         w = self.window
         w.code.apply_theme()
         w.console.apply_theme()
-        size = round(24 * scale)
-        w.toolbar.setIconSize(QSize(size, size))
-        # Tool buttons cache their size for the old font; without this their
-        # labels stay elided after the font grows.
-        for button in w.toolbar.findChildren(QToolButton):
-            button.setFont(QApplication.font())
-            button.updateGeometry()
-        w.toolbar.layout().invalidate()
+        w.scale_toolbar(prefs.scale)
         for widget in (
             w.lanes,
             w.code,
@@ -139,11 +128,8 @@ class Classroom:
         self._save()
 
     def set_presentation(self, on: bool) -> None:
-        w = self.window
         self._apply_theme()
-        w.statusBar().setVisible(not on)
-        w.menuBar().setVisible(not on)
-        w.gallery.parentWidget().setVisible(not on)
+        self.window.show_chrome(not on)
 
     def set_light(self, _on: bool) -> None:
         self._apply_theme()
@@ -194,29 +180,31 @@ class Classroom:
             self.speed.show_speed(self.controller.clock.speed)
 
     # -- settings ------------------------------------------------------------------
+    def _actions(self) -> dict[str, QAction]:
+        return {
+            "light": self.light_action,
+            "presentation": self.presentation_action,
+            "input_overlay": self.overlay_action,
+        }
+
+    def _prefs(self) -> view_prefs.ViewPrefs:
+        return view_prefs.ViewPrefs(
+            **{key: action.isChecked() for key, action in self._actions().items()}
+        )
+
     def _save(self) -> None:
         settings = self.window.settings
         if settings is None:
             return
-        settings.setValue(f"{_SETTINGS}/light", self.light_action.isChecked())
-        settings.setValue(f"{_SETTINGS}/presentation", self.presenting)
-        settings.setValue(f"{_SETTINGS}/input_overlay", self.overlay_action.isChecked())
+        for key, action in self._actions().items():
+            settings.setValue(f"{view_prefs.SETTINGS_GROUP}/{key}", action.isChecked())
 
     def _restore(self) -> None:
-        settings = self.window.settings
-        if settings is None:
-            return
-        # Read everything first: applying one choice saves all of them.
-        wanted = [
-            (action, settings.value(f"{_SETTINGS}/{key}", False) in (True, "true", "1", 1))
-            for key, action in (
-                ("light", self.light_action),
-                ("presentation", self.presentation_action),
-                ("input_overlay", self.overlay_action),
-            )
-        ]
-        for action, checked in wanted:
-            action.setChecked(checked)
+        # Read everything first: applying one choice saves all of them. The
+        # window's frame already wears them (see MainWindow); this checks the boxes.
+        saved = view_prefs.read(self.window.settings)
+        for key, action in self._actions().items():
+            action.setChecked(getattr(saved, key))
 
 
 def install(window) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QMainWindow,
     QMenu,
@@ -22,10 +23,11 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStyle,
     QToolBar,
+    QToolButton,
     QWidget,
 )
 
-from app import APP_NAME, __version__
+from app import APP_NAME, __version__, view_prefs
 from widgets import theme
 from widgets.gallery import DemoGallery
 from widgets.status_readout import StatusReadout
@@ -69,6 +71,11 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.controller: Controller | None = None
         self.settings = settings
+        # The first paint already wears the saved theme and presentation mode; the
+        # Classroom feature that offers them arrives after it.
+        view = view_prefs.read(settings)
+        if view != view_prefs.ViewPrefs():
+            theme.apply_theme(view.theme_name, scale=view.scale)
         self.setWindowTitle(APP_NAME)
         self.setObjectName("MainWindow")
         self.resize(1360, 860)
@@ -124,6 +131,8 @@ class MainWindow(QMainWindow):
         self.frame_timer.setObjectName("frame-timer")
         self.frame_timer.setInterval(FRAME_MS)
         self.frame_timer.timeout.connect(self.tick)
+        self.scale_toolbar(view.scale)
+        self.show_chrome(not view.presentation)
         self._restore_window()
         self.features_installed = False
         self._first_paint: _AfterFirstPaint | None = None
@@ -132,6 +141,22 @@ class MainWindow(QMainWindow):
                 action.setEnabled(False)  # until attach() gives them a loop to act on
         else:
             self.attach(controller)
+
+    def show_chrome(self, visible: bool) -> None:
+        """Show or hide what presentation mode leaves out: menus, status bar, demos."""
+        self.menuBar().setVisible(visible)
+        self.statusBar().setVisible(visible)
+        self.gallery.parentWidget().setVisible(visible)
+
+    def scale_toolbar(self, scale: float) -> None:
+        size = round(24 * scale)
+        self.toolbar.setIconSize(QSize(size, size))
+        # Tool buttons cache their size for the old font; without this their
+        # labels stay elided after the font grows.
+        for button in self.toolbar.findChildren(QToolButton):
+            button.setFont(QApplication.font())
+            button.updateGeometry()
+        self.toolbar.layout().invalidate()
 
     def _stretch_splitter(self) -> None:
         self.splitter.setStretchFactor(0, 3)

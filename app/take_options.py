@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.clock import MAX_SPEED, MIN_SPEED
+from app.view_prefs import PRESENTATION_SCALE
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".gif")
 MIN_SIZE = (160, 120)
@@ -24,7 +25,6 @@ TAIL_SECONDS = 1.0
 AUTO_LIMIT = 60.0
 THEMES = ("dark", "light")
 PANELS = ("window", "stage", "lanes", "code", "console")
-PRESENTATION_SCALE = 1.6
 
 
 class OptionError(ValueError):

@@ -33,6 +33,7 @@ CORE_MODULES = [
     "app.progress",
     "app.take_cli",
     "app.take_options",
+    "app.view_prefs",
     "app.trace_export",
     "app.video_encoder",
     "app.anatomy_hooks",

@@ -294,6 +294,37 @@ def test_the_window_frame_shows_first_then_the_views_take_their_places(qtbot, co
     window.close()
 
 
+def test_the_frame_already_wears_the_saved_theme_and_presentation_mode(qtbot, controller, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from app.main_window import MainWindow
+    from app.view_prefs import PRESENTATION_SCALE
+    from widgets import theme
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("view/light", True)
+    settings.setValue("view/presentation", True)
+    try:
+        window = MainWindow(None, settings, defer_features=True)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        # Before any feature is in: no flash of the dark, small-print window.
+        assert (theme.current().name, theme.current().scale) == ("light", PRESENTATION_SCALE)
+        assert window.menuBar().isHidden() and window.statusBar().isHidden()
+        assert window.gallery.parentWidget().isHidden()
+        assert window.toolbar.iconSize().height() == round(24 * PRESENTATION_SCALE)
+        with qtbot.waitSignal(window.built, timeout=3000):
+            window.attach(controller)
+        # The Classroom feature agrees with what the frame showed.
+        assert window.classroom.presentation_action.isChecked()
+        assert window.classroom.light_action.isChecked()
+        assert window.menuBar().isHidden()
+        window.close()
+    finally:
+        theme.apply_theme("dark")
+
+
 def test_lanes_redraw_only_rows_that_changed_and_look_the_same_as_drawn_afresh(qtbot, window):
     window.run_demo("countdown")
     wait_row(qtbot, window, "task3", "sleep")
