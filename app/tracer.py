@@ -43,6 +43,7 @@ from app.introspect import (
 from app.scheduler import RUN_ID, Scheduler
 
 _Task = asyncio.Task
+_sleep_callback = asyncio.futures._set_result_unless_cancelled
 _new_tuple = tuple.__new__
 
 
@@ -195,6 +196,15 @@ class Tracer:
                         continue
                     ran += 1
                     callback = handle._callback
+                    if callback is _sleep_callback:
+                        # An asyncio.sleep() timer firing: a microsecond of asyncio's
+                        # own code that wakes the sleeper. Not worth timing as a
+                        # callback of its own; the sleeper's next step notes the wake.
+                        try:
+                            handle._context.run(callback, *handle._args)
+                        except BaseException as exc:  # its future was already resolved
+                            _report_failed_callback(handle, exc)
+                        continue
                     task = getattr(callback, "__self__", None)
                     # The exact type first: an isinstance() call per callback adds up.
                     if type(task) is not _Task and not isinstance(task, _Task):

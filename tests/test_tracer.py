@@ -196,3 +196,24 @@ def test_a_task_method_that_raises_as_a_callback_goes_to_the_exception_handler()
     assert len(seen) == 1
     assert isinstance(seen[0]["exception"], RuntimeError)
     assert seen[0]["message"].startswith("Exception in callback")
+
+
+def test_a_sleep_timer_whose_future_is_already_resolved_is_reported_like_asyncio():
+    # Sleep timers run on a fast path; one that raises is still reported.
+    loop = HeadlessLoop(autojump=True)
+    seen = []
+    loop.set_exception_handler(lambda _loop, context: seen.append(context))
+
+    async def main():
+        running = asyncio.get_running_loop()
+        future = running.create_future()
+        running.call_later(0.01, asyncio.futures._set_result_unless_cancelled, future, 1)
+        future.set_result(0)
+        await asyncio.sleep(0.05)
+        return future.result()
+
+    try:
+        assert loop.run_until_complete(main()) == 0
+    finally:
+        loop.close()
+    assert [type(context["exception"]) for context in seen] == [asyncio.InvalidStateError]
