@@ -413,3 +413,16 @@ def test_panels_arrive_even_if_the_window_never_paints(qtbot, controller, monkey
         pass
     assert window.features_installed
     window.close()
+
+
+def test_status_readouts_grow_with_a_larger_font(qtbot, window):
+    from widgets import theme
+
+    readout = window.time_label
+    before = readout.width()
+    try:
+        theme.apply_theme("dark", scale=1.6)
+        qtbot.waitUntil(lambda: readout.width() > before * 1.4, timeout=2000)
+        assert readout.width() >= readout.sizeHint().width()  # nothing clipped
+    finally:
+        theme.apply_theme("dark")

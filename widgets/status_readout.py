@@ -8,7 +8,7 @@ of a template string, so a new value costs one small repaint.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -34,11 +34,6 @@ class StatusReadout(QWidget):
 
     def sizeHint(self) -> QSize:
         return self.fontMetrics().size(0, self._template)  # as a QLabel measures its text
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.FontChange:  # presentation mode scales fonts
-            self.updateGeometry()
-        super().changeEvent(event)
 
     def paintEvent(self, _event) -> None:
         painter = QPainter(self)
