@@ -40,8 +40,7 @@ class Controller:
         self.narration = Narrator()
         self.timeline = TimelineModel()
         self.graph = AwaitGraph(self.tasks)
-        self._routes = self._route()
-        self.events.subscribe(self._on_event)
+        self._subscribe_models()
         self.run: Run | None = None
         self.target: Target | None = None
         self._stopping: asyncio.Task | None = None
@@ -54,13 +53,9 @@ class Controller:
         self._streams: tuple[TaskStream, TaskStream] | None = None
 
     # -- plumbing -------------------------------------------------------------
-    def _route(self) -> dict[type, list[Callable]]:
-        """Event type -> the models that fold it, in order.
-
-        The graph sees an ending before the task model forgets who awaited whom.
-        Routing by type keeps each event's cost to the models that need it.
-        """
-        routes: dict[type, list[Callable]] = {}
+    def _subscribe_models(self) -> None:
+        """Each model hears the kinds of event it folds, in this order: the graph
+        sees an ending before the task model forgets who awaited whom."""
         for events, model in (
             (await_graph.EVENTS, self.graph),
             (task_model.EVENTS, self.tasks),
@@ -68,13 +63,7 @@ class Controller:
             (narration.EVENTS, self.narration),
             (timeline.EVENTS, self.timeline),
         ):
-            for kind in events:
-                routes.setdefault(kind, []).append(model.apply)
-        return routes
-
-    def _on_event(self, event) -> None:
-        for apply in self._routes.get(type(event), ()):
-            apply(event)
+            self.events.subscribe(model.apply, kinds=events)
 
     def reset_models(self) -> None:
         """Forget the previous run's tasks before a new one starts."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
 # A source location: (file name, line number, function qualname).
@@ -257,8 +257,11 @@ class _Hold:
 class EventLog:
     """A ring buffer of recent events plus listeners.
 
-    Listeners (models) see every event, in order, so their state is complete even
-    after the ring has dropped old events; the ring bounds memory in long runs.
+    Listeners (models) see every event they subscribed to, in order, so their
+    state is complete even after the ring has dropped old events; the ring bounds
+    memory in long runs. A listener that names the kinds it folds is not called
+    for the others: a timer wake-up makes three events, and a call that returns
+    at once still costs as much as a small model's work.
     Outside a hold they see each event as it is emitted. The scheduler holds them
     for one batch of due timers and ready callbacks, so the models' work for the
     batch comes after it: two hundred timers due together then all fire on time,
@@ -268,7 +271,9 @@ class EventLog:
     def __init__(self, capacity: int = 100_000) -> None:
         self._ring: deque[Event] = deque(maxlen=capacity)
         self._append = self._ring.append
-        self._listeners: list[Listener] = []
+        self._subscriptions: list[tuple[Listener, frozenset[type] | None]] = []
+        self._listeners: list[Listener] = []  # every subscriber (the tracer asks if any)
+        self._routes: dict[type, list[Listener]] = {}  # event type -> who hears it, in order
         self._emitted = 0
         self._holding = 0
         self._pending: list[Event] = []
@@ -281,14 +286,31 @@ class EventLog:
     def capacity(self) -> int:
         return self._ring.maxlen or 0
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
+    def subscribe(
+        self, listener: Listener, kinds: Iterable[type] | None = None
+    ) -> Callable[[], None]:
+        """Call ``listener`` with each event (only those of exactly these ``kinds``,
+        if given), after the listeners subscribed before it."""
+        subscription = (listener, frozenset(kinds) if kinds is not None else None)
+        self._subscriptions.append(subscription)
+        self._resubscribed()
 
         def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+            if subscription in self._subscriptions:
+                self._subscriptions.remove(subscription)
+                self._resubscribed()
 
         return unsubscribe
+
+    def _resubscribed(self) -> None:
+        self._listeners = [listener for listener, _kinds in self._subscriptions]
+        self._routes = {}
+
+    def _route(self, kind: type) -> list[Listener]:
+        route = self._routes[kind] = [
+            listener for listener, kinds in self._subscriptions if kinds is None or kind in kinds
+        ]
+        return route
 
     @property
     def dropped(self) -> int:
@@ -303,7 +325,10 @@ class EventLog:
             if self._holding:
                 self._pending.append(event)
             else:
-                for listener in self._listeners:
+                route = self._routes.get(type(event))
+                if route is None:
+                    route = self._route(type(event))
+                for listener in route:
                     listener(event)
 
     def _deliver_pending(self) -> None:
@@ -314,7 +339,10 @@ class EventLog:
             while delivered < len(pending):
                 event = pending[delivered]
                 delivered += 1
-                for listener in self._listeners:
+                route = self._routes.get(type(event))
+                if route is None:
+                    route = self._route(type(event))
+                for listener in route:
                     listener(event)
         finally:
             del pending[:delivered]

@@ -173,6 +173,12 @@ class LoopModel:
         self.ready_version = 0
 
     # -- folding events --------------------------------------------------------------
+    def listen_to(self, log) -> None:
+        """Fold what ``log`` emits: each kind of event this model uses goes
+        straight to its handler, and the rest never reach it."""
+        for kind, handler in self._handlers.items():
+            log.subscribe(handler.__get__(self), kinds=(kind,))
+
     def apply(self, event: Event) -> None:
         kind = type(event)
         handler = self._handlers.get(kind)

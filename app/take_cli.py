@@ -202,13 +202,13 @@ def _run_traced(target, threshold: float, limit: float, realtime: bool) -> tuple
     from app.controller import Controller, IntentError
     from app.ctrl_c import CtrlC
     from app.shutdown import close_loop
-    from app.trace_export import TraceCollector
+    from app.trace_export import EVENTS, TraceCollector
     from app.traced_loop import HeadlessLoop
 
     loop = HeadlessLoop(autojump=not realtime, block_threshold=threshold)
     asyncio.set_event_loop(loop)
     collector = TraceCollector()
-    loop.events.subscribe(collector)
+    loop.events.subscribe(collector, kinds=EVENTS)
     controller = Controller(loop, capture_output=True, echo_output=True)
     note = ""
     try:

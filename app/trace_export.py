@@ -39,6 +39,7 @@ MAX_STEPS = 1_000_000
 # The same for a run that churns short tasks for a long time.
 MAX_TASKS = 100_000
 STATES = ("pending", "done", "cancelled", "failed")
+EVENTS = (TaskStep, TaskCreated, TaskEnded, TaskRenamed, LoopBlocked)  # what a collector folds
 
 
 @dataclass(slots=True)

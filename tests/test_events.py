@@ -104,3 +104,23 @@ def test_a_listener_that_raises_does_not_stop_later_deliveries():
     assert seen == ["kept", "later"]
     log.emit(Output(0.0, None, "outside", "stdout"))
     assert seen[-1] == "outside"
+
+
+def test_a_listener_hears_only_the_kinds_it_names_in_subscription_order():
+    log = EventLog()
+    heard = []
+    log.subscribe(lambda e: heard.append(("all", type(e).__name__)))
+    stop = log.subscribe(lambda e: heard.append(("output", e.text)), kinds=(Output,))
+    log.subscribe(lambda e: heard.append(("created", e.name)), kinds=[TaskCreated])
+    log.emit(Output(0.0, None, "hi", "stdout"))
+    log.emit(TaskCreated(0.0, 1, "a", None, "a", ()))
+    stop()
+    with log.hold:
+        log.emit(Output(1.0, None, "later", "stdout"))
+    assert heard == [
+        ("all", "Output"),
+        ("output", "hi"),
+        ("all", "TaskCreated"),
+        ("created", "a"),
+        ("all", "Output"),  # the Output listener was gone by then
+    ]

@@ -402,7 +402,7 @@ def install(window) -> LoopAnatomyPanel:
     """Add the Loop dock to the main window and feed it on every frame tick."""
     controller = window.controller
     model = LoopModel(runs_only=True)
-    controller.events.subscribe(model.apply)
+    model.listen_to(controller.events)
     panel = LoopAnatomyPanel(
         model, controller.tasks, controller.clock, lambda: controller.tracer.block_threshold
     )

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.atomic_file import OutputPathError, check_output
 from app.events import Event, SessionEvent
-from app.trace_export import TraceCollector, summary_line, write_trace
+from app.trace_export import EVENTS, TraceCollector, summary_line, write_trace
 
 SHORTCUT = "Ctrl+Shift+E"
 # Run ids start at 1: until the first run starts, nothing is collected.
@@ -38,7 +38,7 @@ class TraceExport(QObject):
             or Path.home()
         )
         self.dialog: QFileDialog | None = None
-        self.controller.events.subscribe(self._on_event)
+        self.controller.events.subscribe(self._on_event, kinds=(*EVENTS, SessionEvent))
 
         action = QAction("Export &Trace…", window)
         keys = QKeySequence(SHORTCUT)
