@@ -155,14 +155,16 @@ class LoopModel:
         # The GUI hides Coroscope's own timers (runs_only); tests see everything.
         self._runs_only = runs_only
         self.lag_window = lag_window
-        self.timers: dict[int, TimerRow] = {}
+        # A timer's row is made from its TimerScheduled event when first asked for:
+        # most timers (every asyncio.sleep) fire before the panel looks at them.
+        self.timers: dict[int, TimerRow | TimerScheduled] = {}
         self.watches: dict[int, WatchRow] = {}
         self.channels: dict[int, ChannelRow] = {}
         self.data: deque[DataRow] = deque(maxlen=200)
         self.jobs: dict[int, JobRow] = {}
         self.processes: dict[int, ProcessRow] = {}
         self.blocks: deque[LoopBlocked] = deque(maxlen=50)
-        self.lag: deque[tuple[float, float]] = deque(maxlen=2000)  # (t, late)
+        self.lag: deque[TimerFired] = deque(maxlen=2000)
         self.fired = 0
         self.cancelled = 0
         self.ready: list[ReadyItem] = []
@@ -188,17 +190,26 @@ class LoopModel:
     def _timer_scheduled(self, e: TimerScheduled) -> None:
         if self._runs_only and e.run is None:
             return
+        self.timers[e.timer] = e
+        self.version += 1
+
+    @staticmethod
+    def _row(e: TimerScheduled) -> TimerRow:
         callback, args = short_name(e.callback), e.args
         if e.sleeper is not None:
             # A sleep's callback is asyncio's _set_result_unless_cancelled: name the sleep.
             callback, args = "sleep", f"{e.when - e.t:.3g}"
-        self.timers[e.timer] = TimerRow(
-            e.timer, e.when, e.t, callback, args, e.task, e.sleeper, e.run
-        )
-        self.version += 1
+        return TimerRow(e.timer, e.when, e.t, callback, args, e.task, e.sleeper, e.run)
+
+    def timer(self, timer_id: int) -> TimerRow | None:
+        """The live timer ``timer_id``, or None once it fired or was cancelled."""
+        row = self.timers.get(timer_id)
+        if type(row) is TimerScheduled:
+            row = self.timers[timer_id] = self._row(row)
+        return row
 
     def _timer_moved(self, e: TimerMoved) -> None:
-        row = self.timers.get(e.timer)
+        row = self.timer(e.timer)
         if row is not None:
             row.when = e.when
             row.created = min(row.created, e.t)
@@ -210,7 +221,7 @@ class LoopModel:
             self.version += 1
 
     def _timer_fired(self, e: TimerFired) -> None:
-        self.lag.append((e.t, e.late))
+        self.lag.append(e)
         if self.timers.pop(e.timer, None) is not None:
             self.fired += 1
         self.version += 1
@@ -354,18 +365,18 @@ class LoopModel:
 
     # -- queries ------------------------------------------------------------------------
     def live_timers(self) -> list[TimerRow]:
-        return sorted(self.timers.values(), key=lambda r: (r.when, r.id))
+        return sorted(map(self.timer, list(self.timers)), key=lambda r: (r.when, r.id))
 
     def lag_stats(self, now: float) -> LagStats:
         since = now - self.lag_window
-        values = sorted(late for t, late in self.lag if t >= since)
+        values = sorted(e.late for e in self.lag if e.t >= since)
         if not values:
             return LagStats(0, 0.0, 0.0, 0.0)
         return LagStats(len(values), _quantile(values, 0.5), _quantile(values, 0.99), values[-1])
 
     def lag_samples(self, now: float) -> list[tuple[float, float]]:
         since = now - self.lag_window
-        return [(t, late) for t, late in self.lag if t >= since]
+        return [(e.t, e.late) for e in self.lag if e.t >= since]
 
     def last_block(self) -> LoopBlocked | None:
         return self.blocks[-1] if self.blocks else None

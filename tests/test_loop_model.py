@@ -35,6 +35,26 @@ def test_timers_are_listed_soonest_first_and_leave_when_fired_or_cancelled():
     assert model.live_timers()[0].remaining(0.5) == pytest.approx(0.5)
 
 
+def test_a_timer_gets_its_row_only_when_asked_for_and_keeps_moves():
+    from app.events import EventLog
+
+    log = EventLog()
+    model = LoopModel()
+    model.listen_to(log)  # each kind straight to its handler
+    log.emit(TimerScheduled(0.0, 1, 0.01, "_set_result_unless_cancelled", 5, 5, 1, "f"))
+    log.emit(TimerScheduled(0.0, 2, 2.0, "say", 5, None, 1, "'hi'"))
+    log.emit(TimerFired(0.01, 1, 0.0))
+    assert model.fired == 1 and 1 not in model.timers  # fired without ever becoming a row
+    assert type(model.timers[2]) is TimerScheduled
+    log.emit(TimerMoved(0.5, 2, 3.0))
+    row = model.timer(2)
+    assert (row.label, row.when, row.created) == ("say('hi')", 3.0, 0.0)
+    assert model.timer(2) is row  # made once, then kept
+    log.emit(TimerScheduled(1.0, 3, 1.5, "_set_result_unless_cancelled", 5, 5, 1, "f"))
+    assert [(t.id, t.label) for t in model.live_timers()] == [(3, "sleep(0.5)"), (2, "say('hi')")]
+    assert model.timer(1) is None
+
+
 def test_runs_only_hides_the_apps_own_timers():
     model = LoopModel(runs_only=True)
     model.apply(TimerScheduled(0.0, 1, 1.0, "stop_waiter", None, None, None))

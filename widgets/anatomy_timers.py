@@ -150,9 +150,9 @@ class TimerListView(PaintedRows, QWidget):
             timers = self.model.live_timers()
             self._rows = timers[: self.max_rows]
             self._more = len(timers) - len(self._rows)
-            if self._selected is not None and self.model.timers.get(self._selected) is None:
+            if self._selected is not None and self.model.timer(self._selected) is None:
                 self._selected = None
-            if self._editing is not None and self.model.timers.get(self._editing) is None:
+            if self._editing is not None and self.model.timer(self._editing) is None:
                 self._close_editor()
             self._fit()
         if self._drag is None:
@@ -395,7 +395,7 @@ class TimerListView(PaintedRows, QWidget):
             index = max(0, min(len(ids) - 1, index + (1 if key == Qt.Key.Key_Down else -1)))
             self.select(ids[index])
             return
-        row = self.model.timers.get(self._selected) if self._selected is not None else None
+        row = self.model.timer(self._selected) if self._selected is not None else None
         if row is None:
             super().keyPressEvent(event)
             return
@@ -451,7 +451,7 @@ class TimerListView(PaintedRows, QWidget):
 
     # -- inline editor (non-modal) -------------------------------------------------------
     def edit_due(self, timer_id: int) -> QDoubleSpinBox | None:
-        row = self.model.timers.get(timer_id)
+        row = self.model.timer(timer_id)
         rect = self.row_rect(timer_id)
         if row is None or rect is None:
             return None
