@@ -15,6 +15,9 @@ from app.events import Frame
 
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
 _MAX_DEPTH = 32
+# Types found to end an await chain (no ``cr_code``), so the next walk stops at
+# them at once: a failed attribute lookup costs more than the rest of the walk.
+_leaves: set[type] = set()
 
 
 _library_code: dict[CodeType, bool] = {}
@@ -28,6 +31,7 @@ def _is_library_code(code: CodeType) -> bool:
 
 
 _records: dict[CodeType, dict[int, Frame]] = {}
+_parked_at: dict[CodeType, dict[int, Frame]] = {}  # code -> instruction offset -> record
 
 
 def _frame_record(code: CodeType, line: int) -> Frame:
@@ -51,6 +55,7 @@ def await_frames(coro: object) -> tuple[Frame, ...]:
     frames: list[Frame] = []
     append = frames.append
     library_code = _library_code
+    parked_at = _parked_at
     for _ in range(_MAX_DEPTH):
         # Dispatch on the exact type: a failed attribute lookup raising
         # AttributeError costs more than the whole walk.
@@ -61,9 +66,12 @@ def await_frames(coro: object) -> tuple[Frame, ...]:
         elif kind is GeneratorType:
             code = coro.gi_code
             inner = coro.gi_yieldfrom
+        elif kind in _leaves:  # what a future's __await__ gives, at the bottom of most chains
+            break
         else:
             code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
             if code is None:
+                _leaves.add(kind)
                 break
             inner = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
         library = library_code.get(code)
@@ -80,7 +88,16 @@ def await_frames(coro: object) -> tuple[Frame, ...]:
                 frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
             if frame is None:
                 break
-            append(_frame_record(code, frame.f_lineno))
+            # f_lineno searches the code's line table from its start, each time;
+            # the instruction offset it is parked at is at hand and names the line.
+            parked = parked_at.get(code)
+            if parked is None:
+                parked = parked_at[code] = {}
+            offset = frame.f_lasti
+            record = parked.get(offset)
+            if record is None:
+                record = parked[offset] = _frame_record(code, frame.f_lineno)
+            append(record)
         if inner is None:
             break
         coro = inner
