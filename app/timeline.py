@@ -97,6 +97,7 @@ class TimelineModel:
         self._ended: deque[int] = deque()
         self._labels = _Interned()
         self._lines = _Interned()
+        self._chain_lines: dict[tuple[Frame, ...], int] = {}  # await chain -> line code
         self._max = max_slices
         self._colours = colours
         self._runs_only = runs_only
@@ -107,17 +108,32 @@ class TimelineModel:
     def apply(self, event: Event) -> None:
         kind = type(event)
         if kind is TaskStep:
+            # Once per step of every task, so close_wait / open_wait are written
+            # out here and the step's code line is looked up by its whole chain.
             lane = self._lanes.get(event.task)
             if lane is None:
                 return
-            lane.close_wait(event.started)
-            lane.starts.append(event.started)
-            lane.ends.append(event.t)
-            frame = user_frame(event.frames) if event.frames else None
-            lane.line_codes.append(self._lines.code(frame) if frame else -1)
-            if event.waiting != "done":
-                lane.open_wait(event.t, event.waiting, self._labels.code(event.awaiting))
-                lane.state = event.waiting
+            t, started = event.t, event.started
+            wait_ends = lane.wait_ends
+            if wait_ends and wait_ends[-1] == _OPEN:
+                wait_ends[-1] = started
+            lane.starts.append(started)
+            lane.ends.append(t)
+            frames = event.frames
+            if frames:
+                line = self._chain_lines.get(frames)
+                if line is None:
+                    line = self._chain_line(frames)
+            else:
+                line = -1
+            lane.line_codes.append(line)
+            waiting = event.waiting
+            if waiting != "done":
+                wait_ends.append(_OPEN)
+                lane.wait_starts.append(t)
+                lane.wait_kinds.append(_KIND_CODE.get(waiting, 0))
+                lane.wait_labels.append(self._labels.code(event.awaiting))
+                lane.state = waiting
             if len(lane.starts) > self._max:
                 self._trim(lane)
             if event.t > self.last:
@@ -149,6 +165,14 @@ class TimelineModel:
         else:
             return
         self.version += 1
+
+    def _chain_line(self, frames: tuple[Frame, ...]) -> int:
+        frame = user_frame(frames)
+        line = self._lines.code(frame) if frame else -1
+        if len(self._chain_lines) > 10_000:  # chains that never repeat: start afresh
+            self._chain_lines.clear()
+        self._chain_lines[frames] = line
+        return line
 
     def _trim(self, lane: Lane) -> None:
         half = len(lane.starts) // 2
@@ -230,5 +254,6 @@ class TimelineModel:
         self._ended.clear()
         self._labels = _Interned()
         self._lines = _Interned()
+        self._chain_lines.clear()  # its codes index the table just replaced
         self.start = self.last = 0.0
         self.version += 1
