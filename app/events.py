@@ -80,6 +80,7 @@ class TimerMoved(NamedTuple):
     t: float
     timer: int
     when: float
+    sleeper: int | None = None  # the task an asyncio.sleep() timer wakes
 
 
 class TimerCancelled(NamedTuple):

@@ -20,6 +20,7 @@ from app.events import (
     TaskEnded,
     TaskRenamed,
     TaskStep,
+    TimerCancelled,
     TimerFired,
     TimerMoved,
     TimerScheduled,
@@ -35,6 +36,7 @@ EVENTS = (
     TimerScheduled,
     TimerFired,
     TimerMoved,
+    TimerCancelled,
     LoopBlocked,
     ClockChanged,
     SessionEvent,
@@ -105,9 +107,12 @@ class Narrator:
             if event.task in names:
                 names[event.task] = event.name
         elif kind is TimerMoved:
-            sleeper = self._sleepers.get(event.timer)
+            sleeper = event.sleeper
             if sleeper is not None and sleeper in names:
                 self._keep(event, names[sleeper], sleeper)
+        elif kind is TimerCancelled:  # forgotten, or a long run would keep them all
+            self._sleepers.pop(event.timer, None)
+            self._callbacks.pop(event.timer, None)
         elif kind in (LoopBlocked, ClockChanged, SessionEvent):
             self._keep(event)
 

@@ -157,7 +157,7 @@ class Scheduler:
         entry.handle._when = when
         self._push_heap(entry)
         if self.emit is not None:
-            self.emit(TimerMoved(self.clock.now(), entry.id, when))
+            self.emit(TimerMoved(self.clock.now(), entry.id, when, entry.sleeper))
 
     def timer_cancelled(self, handle: asyncio.TimerHandle) -> None:
         entry = self._entries.pop(id(handle), None)

@@ -17,11 +17,10 @@ from app.events import (
     TaskRenamed,
     TaskStep,
     TimerMoved,
-    TimerScheduled,
 )
 from app.introspect import user_frame
 
-EVENTS = (TaskCreated, TaskStep, TaskEnded, TaskRenamed, TimerScheduled, TimerMoved)
+EVENTS = (TaskCreated, TaskStep, TaskEnded, TaskRenamed, TimerMoved)
 
 LIVE_STATES = ("ready", "running", "sleep", "task", "future")
 END_STATES = ("done", "cancelled", "failed")
@@ -102,7 +101,6 @@ class TaskModel:
         # that churns short tasks keeps a bounded model.
         self._keep_finished = keep_finished
         self._finished: deque[int] = deque()
-        self._sleep_timers: dict[int, int] = {}  # timer id -> sleeping task id
         self._colours = colours
         self.version = 0
 
@@ -140,13 +138,8 @@ class TaskModel:
             row = self._rows.get(event.task)
             if row is not None:
                 row.name = event.name
-        elif kind is TimerScheduled:
-            if event.sleeper is not None:
-                self._sleep_timers[event.timer] = event.sleeper
-            return
         elif kind is TimerMoved:
-            task_id = self._sleep_timers.get(event.timer)
-            row = self._rows.get(task_id) if task_id is not None else None
+            row = self._rows.get(event.sleeper) if event.sleeper is not None else None
             if row is None or row.state != "sleep":
                 return
             row.due = event.when
@@ -181,9 +174,6 @@ class TaskModel:
             self._rows[task_id].state = "running"
         self.version += 1
 
-    def forget_timers(self) -> None:
-        self._sleep_timers.clear()
-
     def get(self, task_id: int) -> TaskRow | None:
         return self._rows.get(task_id)
 
@@ -201,7 +191,6 @@ class TaskModel:
 
     def clear(self) -> None:
         self._rows.clear()
-        self._sleep_timers.clear()
         self._finished.clear()
         self.version += 1
 

@@ -79,6 +79,29 @@ def test_set_remaining_moves_the_timer(started):
     assert _finish_time(c, "four") == pytest.approx(now + 0.5, abs=0.05)
 
 
+def test_moving_a_sleep_updates_the_lane_and_the_models_keep_no_timer_behind(started):
+    c = started
+    now = c.clock.now()
+    c.set_remaining(_task(c, "four").id, 2.0)
+    assert _task(c, "four").due == pytest.approx(now + 2.0, abs=0.05)  # the lane shows it
+    timeouts = 0
+
+    async def impatient():
+        nonlocal timeouts
+        for _ in range(200):  # each times out, so its sleep's timer is cancelled
+            try:
+                await asyncio.wait_for(asyncio.sleep(10), 0.001)
+            except TimeoutError:
+                timeouts += 1
+
+    c.loop.run_until_complete(c.stop())
+    c.start(_target(impatient))
+    _run_until(c.loop, lambda: not c.running)
+    assert timeouts == 200
+    # Nothing per timer is left in the models once the timers are gone.
+    assert c.narration._sleepers == {} and c.narration._callbacks == {}
+
+
 def test_cancel_propagates_cancelled_error(started):
     c = started
     c.cancel(_task(c, "four").id)

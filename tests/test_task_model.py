@@ -1,6 +1,6 @@
 import pytest
 
-from app.events import TaskCreated, TaskEnded, TaskStep, TimerMoved, TimerScheduled
+from app.events import TaskCreated, TaskEnded, TaskStep, TimerMoved
 from app.task_model import TaskModel
 
 
@@ -8,7 +8,6 @@ def test_model_folds_a_task_life():
     model = TaskModel()
     model.apply(TaskCreated(0.0, 1, "task1", None, "countdown", (("f.py", 3, "countdown"),), 1))
     assert model.get(1).state == "ready"
-    model.apply(TimerScheduled(0.0, 7, 4.0, "_set_result_unless_cancelled", 1, 1))
     model.apply(
         TaskStep(0.0, 1, 0.0, 0.0001, "sleep", "sleep(4)", 4.0, (("f.py", 5, "countdown"),))
     )
@@ -17,7 +16,7 @@ def test_model_folds_a_task_life():
     assert row.remaining(1.0) == pytest.approx(3.0)
     assert row.sleep_fraction(1.0) == pytest.approx(0.75)
     assert row.line == ("f.py", 5, "countdown")
-    model.apply(TimerMoved(1.0, 7, 2.0))
+    model.apply(TimerMoved(1.0, 7, 2.0, sleeper=1))
     assert row.due == 2.0
     assert row.sleep_fraction(1.0) == pytest.approx(0.5)
     model.apply(TaskStep(2.0, 1, 2.0, 0.0001, "done", "", None, ()))
@@ -41,7 +40,7 @@ def test_runs_only_hides_app_tasks_and_finished_rows_are_bounded():
 def test_version_changes_only_on_visible_changes():
     model = TaskModel()
     v0 = model.version
-    model.apply(TimerScheduled(0.0, 1, 1.0, "cb", None, None))
+    model.apply(TimerMoved(0.0, 1, 1.0))  # a timer no task sleeps on
     assert model.version == v0
     model.apply(TaskCreated(0.0, 1, "a", None, "a", ()))
     assert model.version > v0

@@ -16,7 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
 from app.atomic_file import OutputPathError, check_output
-from app.events import Event, SessionEvent
+from app.events import SessionEvent
 from app.trace_export import EVENTS, TraceCollector, summary_line, write_trace
 
 SHORTCUT = "Ctrl+Shift+E"
@@ -38,7 +38,10 @@ class TraceExport(QObject):
             or Path.home()
         )
         self.dialog: QFileDialog | None = None
-        self.controller.events.subscribe(self._on_event, kinds=(*EVENTS, SessionEvent))
+        # The session's start first (it resets the collector), then the collector
+        # itself: no wrapper call per event.
+        self.controller.events.subscribe(self._on_session, kinds=(SessionEvent,))
+        self.controller.events.subscribe(self.collector, kinds=EVENTS)
 
         action = QAction("Export &Trace…", window)
         keys = QKeySequence(SHORTCUT)
@@ -50,11 +53,10 @@ class TraceExport(QObject):
         window.addAction(action)
         self.action = action
 
-    def _on_event(self, event: Event) -> None:
-        if type(event) is SessionEvent and event.kind == "started":
+    def _on_session(self, event: SessionEvent) -> None:
+        if event.kind == "started":
             run = self.controller.run
             self.collector.reset(origin=event.t, run=run.id if run is not None else _NO_RUN)
-        self.collector(event)
 
     def _message(self, text: str, ms: int = 8000) -> None:
         self.window.statusBar().showMessage(text, ms)
