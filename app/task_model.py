@@ -106,8 +106,19 @@ class TaskModel:
 
     def apply(self, event: Event) -> None:
         kind = type(event)
-        if kind is TaskStep:
-            self._step(event)
+        if kind is TaskStep:  # most events: handled without another call
+            row = self._rows.get(event.task)
+            if row is None:
+                return
+            row.resumes += 1
+            if event.waiting == "done":
+                return  # TaskEnded follows with the outcome
+            row.state = event.waiting
+            row.awaiting = event.awaiting
+            row.due = event.due
+            row.wait_started = event.t
+            row.frames = event.frames
+            row.targets = event.targets
         elif kind is TaskCreated:
             if self._runs_only and event.run is None:
                 return
@@ -145,21 +156,6 @@ class TaskModel:
             row.due = event.when
         else:
             return
-        self.version += 1
-
-    def _step(self, event: TaskStep) -> None:
-        row = self._rows.get(event.task)
-        if row is None:
-            return
-        row.resumes += 1
-        if event.waiting == "done":
-            return  # TaskEnded follows with the outcome
-        row.state = event.waiting
-        row.awaiting = event.awaiting
-        row.due = event.due
-        row.wait_started = event.t
-        row.frames = event.frames
-        row.targets = event.targets
         self.version += 1
 
     def _drop(self, task_id: int) -> None:
