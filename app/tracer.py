@@ -43,6 +43,9 @@ from app.introspect import (
 from app.scheduler import RUN_ID, Scheduler
 
 _Task = asyncio.Task
+# Asked for every timer scheduled (which task set it): bound once, not looked up.
+_get_running_loop = asyncio.events._get_running_loop
+_current_task = asyncio.current_task
 _sleep_callback = asyncio.futures._set_result_unless_cancelled
 _new_tuple = tuple.__new__
 
@@ -112,10 +115,10 @@ class Tracer:
     def current_task_id(self) -> int | None:
         """The id of the task whose step runs on this thread now (None in a plain
         callback, between steps, or on another thread)."""
-        loop = asyncio.events._get_running_loop()
+        loop = _get_running_loop()
         if loop is None:
             return None
-        task = asyncio.current_task(loop)
+        task = _current_task(loop)
         info = self._tasks.get(task) if task is not None else None
         return info.id if info is not None else None
 
