@@ -72,11 +72,11 @@ class TraceCollector:
         self.origin = origin
         self.run = run
         self._tasks: dict[int, _Task] = {}
-        self._steps: list[tuple[int, float, float, float, str, str, tuple[Frame, ...]]] = []
+        self._steps: list[TaskStep] = []
         self._blocks: list[tuple[str, float, float, str | None]] = []
         # A LoopBlocked follows right after the step it is about, so the last
         # step's start is all that is needed (a dict per task would grow forever).
-        self._last_step: tuple[int, float] | None = None
+        self._last_step: TaskStep | None = None
         self.dropped_steps = 0
         self.dropped_tasks = 0
         self.last_time = origin
@@ -88,19 +88,10 @@ class TraceCollector:
             if task is None:
                 return
             task.resumes += 1
-            self._last_step = (event.task, event.started)
+            # The step itself is kept (it is immutable): no copy of its fields.
+            self._last_step = event
             if len(self._steps) < self.max_steps:
-                self._steps.append(
-                    (
-                        event.task,
-                        event.started,
-                        event.t,
-                        event.wall,
-                        event.waiting,
-                        event.awaiting,
-                        event.frames,
-                    )
-                )
+                self._steps.append(event)
             else:
                 self.dropped_steps += 1
         elif kind is TaskCreated:
@@ -135,7 +126,9 @@ class TraceCollector:
             if task is None:
                 return
             last = self._last_step
-            start = last[1] if last is not None and last[0] == event.task else event.t - event.wall
+            start = last.started if last is not None and last.task == event.task else None
+            if start is None:
+                start = event.t - event.wall
         else:
             start = event.t - event.wall
         where = f"{os.path.basename(event.file)}:{event.line}" if event.line else None
@@ -165,7 +158,9 @@ class TraceCollector:
             events.append(_meta("thread_name", task.id, {"name": task.name}))
             events.append(_meta("thread_sort_index", task.id, {"sort_index": task.id}))
         open_waits: dict[int, str] = {}  # task id -> what its open wait slice awaits
-        for task_id, started, t, wall, waiting, awaiting, frames in self._steps:
+        for step in self._steps:
+            task_id, started, t, wall = step.task, step.started, step.t, step.wall
+            waiting, awaiting, frames = step.waiting, step.awaiting, step.frames
             label = open_waits.pop(task_id, None)
             if label is not None:
                 events.append(_wait_end(label, self._us(started), task_id))
