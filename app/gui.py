@@ -11,7 +11,6 @@ in the order that keeps exit silent.
 from __future__ import annotations
 
 import gc
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -71,6 +70,7 @@ def run_app(
     if not window.isVisible():  # closed already
         return 0
     import asyncio
+    import signal
 
     from app.controller import Controller
     from app.qt_loop import TracingLoop

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 
 from PySide6.QtCore import Qt, Signal
@@ -15,7 +14,8 @@ _KEY = Qt.ItemDataRole.UserRole
 
 def docstring_html(text: str) -> str:
     """Docstring markup (``code``, *emphasis*) as the rich text a QLabel shows."""
-    text = html.escape(text, quote=False)
+    # As html.escape(quote=False) would, without importing html before the window shows.
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = re.sub(r"``(.+?)``", r"<code>\1</code>", text)
     return re.sub(r"(?<![\w*])\*(\S[^*]*?)\*(?!\w)", r"<i>\1</i>", text)
 
