@@ -255,6 +255,21 @@ class _Hold:
             log._holding -= 1
 
 
+class _Routes(dict):
+    """Event type -> the listeners that hear it, in subscription order; each
+    type's list is worked out the first time an event of that type comes."""
+
+    def __init__(self, subscriptions: list[tuple[Listener, frozenset[type] | None]]) -> None:
+        super().__init__()
+        self._subscriptions = subscriptions
+
+    def __missing__(self, kind: type) -> list[Listener]:
+        route = self[kind] = [
+            listener for listener, kinds in self._subscriptions if kinds is None or kind in kinds
+        ]
+        return route
+
+
 class EventLog:
     """A ring buffer of recent events plus listeners.
 
@@ -272,9 +287,9 @@ class EventLog:
     def __init__(self, capacity: int = 100_000) -> None:
         self._ring: deque[Event] = deque(maxlen=capacity)
         self._append = self._ring.append
+        # Also what the tracer asks to know whether anyone listens at all.
         self._subscriptions: list[tuple[Listener, frozenset[type] | None]] = []
-        self._listeners: list[Listener] = []  # every subscriber (the tracer asks if any)
-        self._routes: dict[type, list[Listener]] = {}  # event type -> who hears it, in order
+        self._routes = _Routes(self._subscriptions)
         self._emitted = 0
         self._holding = 0
         self._pending: list[Event] = []
@@ -294,24 +309,14 @@ class EventLog:
         if given), after the listeners subscribed before it."""
         subscription = (listener, frozenset(kinds) if kinds is not None else None)
         self._subscriptions.append(subscription)
-        self._resubscribed()
+        self._routes.clear()
 
         def unsubscribe() -> None:
             if subscription in self._subscriptions:
                 self._subscriptions.remove(subscription)
-                self._resubscribed()
+                self._routes.clear()
 
         return unsubscribe
-
-    def _resubscribed(self) -> None:
-        self._listeners = [listener for listener, _kinds in self._subscriptions]
-        self._routes = {}
-
-    def _route(self, kind: type) -> list[Listener]:
-        route = self._routes[kind] = [
-            listener for listener, kinds in self._subscriptions if kinds is None or kind in kinds
-        ]
-        return route
 
     @property
     def dropped(self) -> int:
@@ -322,14 +327,11 @@ class EventLog:
         # Called for most task steps: kept to a count, an append and the listeners.
         self._emitted += 1
         self._append(event)
-        if self._listeners:
+        if self._subscriptions:
             if self._holding:
                 self._pending.append(event)
             else:
-                route = self._routes.get(type(event))
-                if route is None:
-                    route = self._route(type(event))
-                for listener in route:
+                for listener in self._routes[type(event)]:
                     listener(event)
 
     def _deliver_pending(self) -> None:
@@ -340,10 +342,7 @@ class EventLog:
             while delivered < len(pending):
                 event = pending[delivered]
                 delivered += 1
-                route = self._routes.get(type(event))
-                if route is None:
-                    route = self._route(type(event))
-                for listener in route:
+                for listener in self._routes[type(event)]:
                     listener(event)
         finally:
             del pending[:delivered]

@@ -38,9 +38,10 @@ _RESOLUTION = 0.0005
 # callbacks cannot freeze painting; the rest keep their order in the queue.
 _BATCH_BUDGET = 0.010
 
-_sleep_callback = futures._set_result_unless_cancelled
+# What every asyncio.sleep() timer calls: it resolves the future the sleeper awaits.
+SLEEP_CALLBACK = futures._set_result_unless_cancelled
 _new_tuple = tuple.__new__  # builds an event without its constructor's Python frame
-_SLEEP_LABEL = describe_callback(_sleep_callback)
+_SLEEP_LABEL = describe_callback(SLEEP_CALLBACK)
 
 
 def _nobody() -> None:
@@ -118,7 +119,7 @@ class Scheduler:
         entry = TimerEntry(next(self._ids), handle, now)
         callback = handle._callback
         task = entry.task = self.whose_step()
-        sleep = callback is _sleep_callback and bool(handle._args)
+        sleep = callback is SLEEP_CALLBACK and bool(handle._args)
         if sleep:
             future = entry.sleep_future = handle._args[0]
             entry.sleeper = task
@@ -127,8 +128,7 @@ class Scheduler:
         handle._scheduled = True
         self._entries[id(handle)] = entry
         self._by_id[entry.id] = entry
-        item = entry.heap_item = [entry.when, next(self._seq), entry]
-        heapq.heappush(self._heap, item)
+        self._push_heap(entry)
         if self.emit is not None:
             if sleep:
                 label, args = _SLEEP_LABEL, ""

@@ -40,13 +40,12 @@ from app.introspect import (
     short_repr,
     user_frame,
 )
-from app.scheduler import RUN_ID, Scheduler
+from app.scheduler import RUN_ID, SLEEP_CALLBACK, Scheduler
 
 _Task = asyncio.Task
 # Asked for every timer scheduled (which task set it): bound once, not looked up.
 _get_running_loop = asyncio.events._get_running_loop
 _current_task = asyncio.current_task
-_sleep_callback = asyncio.futures._set_result_unless_cancelled
 _new_tuple = tuple.__new__
 
 
@@ -70,9 +69,12 @@ _SLEEP_LABELS: dict[int, str] = {}
 
 
 def _sleep_label(duration: float) -> str:
-    if len(_SLEEP_LABELS) > 4096:  # a run of ever-different sleeps: start afresh
-        _SLEEP_LABELS.clear()
-    label = _SLEEP_LABELS[int(duration * 1e6 + 0.5)] = f"sleep({duration:.3g})"
+    key = int(duration * 1e6 + 0.5)
+    label = _SLEEP_LABELS.get(key)
+    if label is None:
+        if len(_SLEEP_LABELS) > 4096:  # a run of ever-different sleeps: start afresh
+            _SLEEP_LABELS.clear()
+        label = _SLEEP_LABELS[key] = f"sleep({duration:.3g})"
     return label
 
 
@@ -190,7 +192,7 @@ class Tracer:
         log = self.log
         append = log._append
         pack = log.pack_ready_step
-        listeners = log._listeners
+        listeners = log._subscriptions  # the same list as subscriptions change
         pend = log._pending.append
         unannounced = self._unannounced
         threshold = self.block_threshold
@@ -211,7 +213,7 @@ class Tracer:
                         continue
                     ran += 1
                     callback = handle._callback
-                    if callback is _sleep_callback:
+                    if callback is SLEEP_CALLBACK:
                         # An asyncio.sleep() timer firing: a microsecond of asyncio's
                         # own code that wakes the sleeper. Not worth timing as a
                         # callback of its own; the sleeper's next step notes the wake.
@@ -345,11 +347,7 @@ class Tracer:
             return "task", other.name if other else waiter.get_name(), None, self._ids((waiter,))
         entry = self.scheduler.sleep_timer(waiter)
         if entry is not None:
-            duration = entry.when - entry.created
-            label = _SLEEP_LABELS.get(int(duration * 1e6 + 0.5))
-            if label is None:
-                label = _sleep_label(duration)
-            return "sleep", label, entry.when, ()
+            return "sleep", _sleep_label(entry.duration), entry.when, ()
         children = getattr(waiter, "_children", None)
         if children is not None:  # asyncio.gather's future
             return "future", f"gather({len(children)})", None, self._ids(children)
