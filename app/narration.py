@@ -76,20 +76,15 @@ class Narrator:
     def apply(self, event: Event) -> None:
         kind = type(event)
         names = self._names
-        # The two kinds every timer wake-up brings keep their record inline.
         if kind is TaskStep:
             name = names.get(event.task)
             if name is not None and event.waiting != "done":
                 targets = [names[t] for t in event.targets if t in names] if event.targets else None
-                self._seq += 1
-                self._records.append((self._seq, event, name, targets))
-                self.version += 1
+                self._keep(event, name, targets)
         elif kind is TimerFired:
             sleeper = self._sleepers.pop(event.timer, None)
             if sleeper is not None and sleeper in names:
-                self._seq += 1
-                self._records.append((self._seq, event, names[sleeper], sleeper))
-                self.version += 1
+                self._keep(event, names[sleeper], sleeper)
             elif event.timer in self._callbacks:
                 self._keep(event, self._callbacks.pop(event.timer))
         elif kind is TimerScheduled:

@@ -108,17 +108,14 @@ class TimelineModel:
     def apply(self, event: Event) -> None:
         kind = type(event)
         if kind is TaskStep:
-            # Once per step of every task, so close_wait / open_wait are written
-            # out here and the step's code line is looked up by its whole chain.
             lane = self._lanes.get(event.task)
             if lane is None:
                 return
-            t, started = event.t, event.started
-            wait_ends = lane.wait_ends
-            if wait_ends and wait_ends[-1] == _OPEN:
-                wait_ends[-1] = started
-            lane.starts.append(started)
-            lane.ends.append(t)
+            lane.close_wait(event.started)
+            lane.starts.append(event.started)
+            lane.ends.append(event.t)
+            # Looked up by the whole await chain: finding the user's frame in it
+            # and interning that, for every step, cost the most here.
             frames = event.frames
             if frames:
                 line = self._chain_lines.get(frames)
@@ -127,13 +124,9 @@ class TimelineModel:
             else:
                 line = -1
             lane.line_codes.append(line)
-            waiting = event.waiting
-            if waiting != "done":
-                wait_ends.append(_OPEN)
-                lane.wait_starts.append(t)
-                lane.wait_kinds.append(_KIND_CODE.get(waiting, 0))
-                lane.wait_labels.append(self._labels.code(event.awaiting))
-                lane.state = waiting
+            if event.waiting != "done":
+                lane.open_wait(event.t, event.waiting, self._labels.code(event.awaiting))
+                lane.state = event.waiting
             if len(lane.starts) > self._max:
                 self._trim(lane)
             if event.t > self.last:
