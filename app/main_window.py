@@ -30,6 +30,13 @@ from PySide6.QtWidgets import (
 from app import APP_NAME, __version__, view_prefs
 from widgets import theme
 from widgets.gallery import DemoGallery
+from widgets.panel_sizes import (
+    LANE_ROW_HEIGHT,
+    LANES_HINT_ROWS,
+    LANES_HINT_WIDTH,
+    STAGE_HINT,
+    STAGE_MIN_HEIGHT,
+)
 from widgets.status_readout import StatusReadout
 
 # This module imports nothing that imports asyncio, so the app can show this
@@ -48,6 +55,8 @@ FEATURES = (
     "widgets.loop_anatomy",
 )
 
+# What Qt scroll areas such as the code and console views ask for by default.
+_SCROLL_AREA_HINT = QSize(256, 192)
 FRAME_MS = 33  # ~30 fps: smooth rings without burning a core
 FIRST_PAINT_WAIT_MS = 500  # the panels come after the first paint, or after this
 SETTINGS_GROUP = "main_window"
@@ -100,8 +109,9 @@ class MainWindow(QMainWindow):
         # Stage, lanes, code and console watch the loop; until attach() they are
         # blank surfaces of the same colour, so the window can paint at once.
         preferred, expanding = QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding
-        split.addWidget(_StandIn(QSize(640, 260), preferred, minimum_height=160))  # the stage
-        split.addWidget(_StandIn(QSize(720, 204), expanding))  # the task lanes (six rows)
+        lanes_height = theme.current().px(LANE_ROW_HEIGHT) * LANES_HINT_ROWS
+        split.addWidget(_StandIn(QSize(*STAGE_HINT), preferred, STAGE_MIN_HEIGHT))
+        split.addWidget(_StandIn(QSize(LANES_HINT_WIDTH, lanes_height), expanding))
         split.setChildrenCollapsible(False)
         # Docks give way before the stage and lanes do, even in a small window.
         split.setMinimumWidth(360)
@@ -112,14 +122,14 @@ class MainWindow(QMainWindow):
         self.add_dock("Demos", self.gallery, Qt.DockWidgetArea.LeftDockWidgetArea, "demos_dock")
         self._code_dock = self.add_dock(
             "Code",
-            _StandIn(QSize(256, 192), expanding),
+            _StandIn(_SCROLL_AREA_HINT, expanding),
             Qt.DockWidgetArea.RightDockWidgetArea,
             "code_dock",
         )
         self.resizeDocks([self._code_dock], [470], Qt.Orientation.Horizontal)
         self._console_dock = self.add_dock(
             "Console",
-            _StandIn(QSize(256, 192), expanding),
+            _StandIn(_SCROLL_AREA_HINT, expanding),
             Qt.DockWidgetArea.BottomDockWidgetArea,
             "console_dock",
         )

@@ -22,6 +22,7 @@ from app.introspect import is_library_file
 from app.stage_model import StageModel
 from app.task_model import STATE_LABELS, TaskModel, TaskRow
 from widgets import theme
+from widgets.panel_sizes import STAGE_HINT, STAGE_MIN_HEIGHT
 from widgets.task_actions import task_actions
 
 
@@ -46,7 +47,7 @@ class _Stage(QWidget):
         return False
 
     def sizeHint(self) -> QSize:
-        return QSize(640, 260)
+        return QSize(*STAGE_HINT)
 
     def _background(self, painter: QPainter) -> None:
         painter.fillRect(self.rect(), theme.current().colour("base"))
@@ -414,7 +415,7 @@ class StageHost(QStackedWidget):
         self._by_name = {"rings": self.rings, "clock": self.clock_face, "chain": self.chain}
         for widget in (self.blank, self.rings, self.clock_face, self.chain):
             self.addWidget(widget)
-        self.setMinimumHeight(160)
+        self.setMinimumHeight(STAGE_MIN_HEIGHT)
 
     def show_stage(self, name: str | None) -> None:
         self.setCurrentWidget(self._by_name.get(name or "", self.blank))

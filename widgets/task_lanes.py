@@ -32,6 +32,7 @@ from app.clock import VirtualClock
 from app.task_model import STATE_LABELS, TaskModel, TaskRow
 from widgets import theme
 from widgets.painted_rows import PaintedRows
+from widgets.panel_sizes import LANE_ROW_HEIGHT, LANES_HINT_ROWS, LANES_HINT_WIDTH
 from widgets.task_actions import task_actions
 
 _NAME_W = 124
@@ -78,10 +79,10 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
     # -- geometry ------------------------------------------------------------
     @property
     def row_height(self) -> int:
-        return theme.current().px(34)
+        return theme.current().px(LANE_ROW_HEIGHT)
 
     def sizeHint(self) -> QSize:
-        return QSize(720, self.row_height * 6)
+        return QSize(LANES_HINT_WIDTH, self.row_height * LANES_HINT_ROWS)
 
     def _first_visible(self) -> int:
         return self.verticalScrollBar().value() // self.row_height
