@@ -89,10 +89,18 @@ class TracingMixin(AnatomyHooks):
     ) -> asyncio.TimerHandle:
         if delay is None:
             raise TypeError("delay must not be None")
-        return self.call_at(self.clock.now() + delay, callback, *args, context=context)
+        # One clock reading for both ends, so sleep(0.01) is a 0.01 s timer in
+        # every view, not 0.00999 s because the clock moved on in between.
+        now = self.clock.now()
+        return self._schedule_timer(now + delay, callback, args, context, now)
 
     def call_at(
         self, when: float, callback: Callable, *args: Any, context: Any = None
+    ) -> asyncio.TimerHandle:
+        return self._schedule_timer(when, callback, args, context, None)
+
+    def _schedule_timer(
+        self, when: float, callback: Callable, args: tuple, context: Any, now: float | None
     ) -> asyncio.TimerHandle:
         if when is None or math.isnan(when):
             raise TypeError("when must be a number")
@@ -100,7 +108,7 @@ class TracingMixin(AnatomyHooks):
         if self._debug:
             self._check_callback(callback, "call_at")
         handle = asyncio.TimerHandle(when, callback, args, self, context)
-        self.scheduler.push_timer(handle)
+        self.scheduler.push_timer(handle, now)
         if self._needs_wake:
             self._wake()
         return handle

@@ -2,12 +2,21 @@
 
 import asyncio
 import gc
+import itertools
 import time
 from pathlib import Path
 
 import pytest
 
-from app.events import LoopBlocked, TaskCreated, TaskEnded, TaskStep, TimerFired
+from app.clock import VirtualClock
+from app.events import (
+    LoopBlocked,
+    TaskCreated,
+    TaskEnded,
+    TaskStep,
+    TimerFired,
+    TimerScheduled,
+)
 from app.traced_loop import HeadlessLoop
 
 HERE = str(Path(__file__).resolve())
@@ -217,3 +226,18 @@ def test_a_sleep_timer_whose_future_is_already_resolved_is_reported_like_asyncio
     finally:
         loop.close()
     assert [type(context["exception"]) for context in seen] == [asyncio.InvalidStateError]
+
+
+def test_a_sleep_is_shown_with_the_delay_asked_for_though_the_clock_moves_meanwhile():
+    readings = itertools.count()
+    # Each reading of this clock is a millisecond after the last one.
+    clock = VirtualClock(source=lambda: next(readings) * 0.001)
+    loop = HeadlessLoop(clock=clock, autojump=True)
+    try:
+        loop.run_until_complete(asyncio.sleep(0.5))
+        scheduled = loop.events.of_type(TimerScheduled)
+        assert [e.when - e.t for e in scheduled] == [pytest.approx(0.5, abs=1e-9)]
+        parked = [e for e in loop.events.of_type(TaskStep) if e.waiting == "sleep"]
+        assert [e.awaiting for e in parked] == ["sleep(0.5)"]
+    finally:
+        loop.close()

@@ -346,6 +346,14 @@ def test_lanes_redraw_only_rows_that_changed_and_look_the_same_as_drawn_afresh(q
     lanes.select(window.controller.tasks.by_name("task2").id)
     lanes.viewport().repaint()
     assert drawn == ["task2"]  # the newly selected row; the others are unchanged
+    drawn.clear()
+    lanes.select(window.controller.tasks.by_name("task1").id)
+    lanes.viewport().repaint()
+    assert drawn == ["task1"]  # task2 looks as it did before: that picture was kept
+    drawn.clear()
+    lanes.select(window.controller.tasks.by_name("task2").id)
+    lanes.viewport().repaint()
+    assert drawn == []  # a row going back and forth between two looks draws each once
     lanes._paint_row = original
     window.controller.resume()
     window.stop_action.trigger()

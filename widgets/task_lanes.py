@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from app.clock import VirtualClock
 from app.task_model import STATE_LABELS, TaskModel, TaskRow
 from widgets import theme
+from widgets.countdown_label import draw_label
 from widgets.painted_rows import PaintedRows
 from widgets.panel_sizes import LANE_ROW_HEIGHT, LANES_HINT_ROWS, LANES_HINT_WIDTH
 from widgets.task_actions import task_actions
@@ -39,6 +40,7 @@ _NAME_W = 124
 _STATE_W = 118
 _INFO_W = 260
 _BUTTON_W = 30
+_NO_LOOKS: dict = {}
 
 
 class TaskLanesView(PaintedRows, QAbstractScrollArea):
@@ -62,7 +64,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         # Each visible row's picture, by task id, with what it shows: a row that
         # looks the same as last frame is copied, not drawn again (only a sleeping
         # task's bar moves), which keeps frames cheap while timers fire.
-        self._pictures: dict[int, tuple[tuple, QPixmap]] = {}
+        self._pictures: dict[int, dict[tuple, QPixmap]] = {}
         # A viewport made here rather than by Qt: PySide6 spends ~30 ms the first
         # time it is handed a plain QWidget it did not create (it inspects every
         # widget class), and this would be the first one, delaying the window.
@@ -175,7 +177,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         width = self.viewport().width()
         ratio = self.viewport().devicePixelRatioF()
         pictures = self._pictures
-        shown: dict[int, tuple[tuple, QPixmap]] = {}
+        shown: dict[int, dict[tuple, QPixmap]] = {}
         for index in range(
             first, min(len(self._rows), first + self.viewport().height() // height + 2)
         ):
@@ -199,11 +201,20 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
                 self._info_text(row),
                 moving,
             )
-            kept = pictures.get(row.id)
-            if kept is None or kept[0] != key:
-                kept = (key, self._picture(row, QRect(0, 0, width, height), ratio, index, moving))
+            looks = pictures.get(row.id, _NO_LOOKS)
+            picture = looks.get(key)
+            if picture is None:
+                picture = self._picture(row, QRect(0, 0, width, height), ratio, index, moving)
+            # This look and the one before it: a task that a timer wakes goes from
+            # "sleeping" to "ready" and back between frames, and each look is then
+            # drawn once rather than on every change.
+            kept = {key: picture}
+            for other, other_picture in looks.items():
+                if other != key:
+                    kept[other] = other_picture
+                    break
             shown[row.id] = kept
-            painter.drawPixmap(rect.topLeft(), kept[1])
+            painter.drawPixmap(rect.topLeft(), picture)
             if moving:
                 self._paint_fill(painter, row, self._areas(rect)["bar"], now)
         self._pictures = shown  # rows scrolled out of view let theirs go
@@ -290,7 +301,6 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         """How far the bar is filled (a sleeping task's remaining time, over ``now``)."""
         t = theme.current()
         track = self._track(bar)
-        p.setPen(Qt.PenStyle.NoPen)
         colour = t.state_colour(row.state)
         label = ""
         fraction = 0.0
@@ -316,6 +326,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
             fraction = 1.0
             colour.setAlpha(70)
         if fraction > 0:
+            p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(colour)
             p.drawRoundedRect(
                 QRectF(
@@ -328,10 +339,8 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
                 t.px(5),
             )
         if label:
-            p.setFont(self._font(8.5, bold=True))
-            p.setPen(t.colour("text"))
             text_rect = QRect(bar.left(), bar.top(), bar.width(), bar.height() // 2 - t.px(3))
-            p.drawText(text_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom, label)
+            draw_label(p, text_rect, label, self._font(8.5, bold=True), t.colour("text"))
 
     @staticmethod
     def _info_text(row: TaskRow) -> str:
