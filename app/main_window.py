@@ -475,9 +475,9 @@ class MainWindow(QMainWindow):
         self.console.refresh()
         for callback in self._tick_callbacks:
             callback()
-        if self.controller.tasks.version != self._actions_version:
+        if self.controller.tasks.roster != self._actions_version:
             # Tasks ending can end a run without a Stop (the demo finished).
-            self._actions_version = self.controller.tasks.version
+            self._actions_version = self.controller.tasks.roster
             self._update_actions()
         self._refresh_status()
 
@@ -486,8 +486,8 @@ class MainWindow(QMainWindow):
         state = "paused" if clock.paused else f"{clock.speed:g}x"
         self.time_label.setText(f"  t = {clock.now():8.2f} s   {state}  ")
         tasks = self.controller.tasks
-        if tasks.version != self._counted_version:  # counting is O(tasks): only on change
-            self._counted_version = tasks.version
+        if tasks.roster != self._counted_version:  # counting is O(tasks): only on change
+            self._counted_version = tasks.roster
             rows = tasks.rows()
             live = sum(1 for r in rows if r.live)
             self.count_label.setText(f"  {live} live · {len(rows) - live} finished  ")

@@ -102,7 +102,10 @@ class TaskModel:
         self._keep_finished = keep_finished
         self._finished: deque[int] = deque()
         self._colours = colours
-        self.version = 0
+        self.version = 0  # any change
+        # Only tasks arriving or ending (or the model clearing): what the counts of
+        # live and finished tasks depend on, which steps alone leave as they were.
+        self.roster = 0
 
     def apply(self, event: Event) -> None:
         kind = type(event)
@@ -132,6 +135,7 @@ class TaskModel:
                 colour=len(self._rows) % self._colours,
             )
             self._rows[event.task] = row
+            self.roster += 1
         elif kind is TaskEnded:
             row = self._rows.get(event.task)
             if row is not None:
@@ -142,6 +146,7 @@ class TaskModel:
                 row.traceback = event.traceback
                 row.due = None
                 row.targets = ()
+                self.roster += 1
                 self._finished.append(event.task)
                 if len(self._finished) > self._keep_finished:
                     self._drop(self._finished.popleft())
@@ -189,6 +194,7 @@ class TaskModel:
         self._rows.clear()
         self._finished.clear()
         self.version += 1
+        self.roster += 1
 
     def __len__(self) -> int:
         return len(self._rows)

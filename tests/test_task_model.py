@@ -44,3 +44,17 @@ def test_version_changes_only_on_visible_changes():
     assert model.version == v0
     model.apply(TaskCreated(0.0, 1, "a", None, "a", ()))
     assert model.version > v0
+
+
+def test_roster_changes_when_tasks_arrive_or_end_but_not_when_they_step():
+    model = TaskModel()
+    model.apply(TaskCreated(0.0, 1, "task1", None, "countdown", (), 1))
+    arrived = model.roster
+    for t in range(1, 4):
+        model.apply(TaskStep(float(t), 1, float(t), 0.0001, "sleep", "sleep(1)", t + 1.0, ()))
+    assert model.roster == arrived  # steps change the row, not who is there
+    model.apply(TaskEnded(4.0, 1, "done", "None", None, None))
+    ended = model.roster
+    assert ended > arrived
+    model.clear()
+    assert model.roster > ended

@@ -394,6 +394,44 @@ def test_frames_of_a_busy_run_do_not_make_the_window_redo_its_layout(qtbot, wind
     qtbot.waitUntil(lambda: not window.controller.running, timeout=3000)
 
 
+def test_frames_of_a_busy_run_leave_the_code_margins_alone_while_the_marks_stay(qtbot, window):
+    from PySide6.QtCore import QEvent, QObject
+
+    class Paints(QObject):
+        count = 0
+
+        def eventFilter(self, _obj, event):
+            if event.type() == QEvent.Type.Paint:
+                Paints.count += 1
+            return False
+
+    async def busy():
+        async def napper(i):
+            for _ in range(1000):
+                await asyncio.sleep(0.005 + i * 0.001)
+
+        await asyncio.gather(*(napper(i) for i in range(5)), return_exceptions=True)
+
+    window.controller.start(Target("busy", "Busy", __file__, busy))
+    window.code.show_source(__file__)
+    qtbot.waitUntil(lambda: len(window.code.marks()) == 2, timeout=3000)
+    qtbot.wait(100)  # the marks' first paint
+    counter = Paints()
+    window.code._tags.installEventFilter(counter)
+    window.code._numbers.installEventFilter(counter)
+    changes = window.controller.tasks.version
+    for _ in range(10):
+        window.tick()
+        qtbot.wait(20)
+    assert window.controller.tasks.version > changes + 10  # the tasks kept stepping
+    assert Paints.count == 0  # ... on the same lines, so the margins had nothing new
+    names = sorted(name for entries in window.code.marks().values() for _c, name, _i in entries)
+    assert len(names) == 2 and "main" in names  # the five nappers share one line
+    assert any(name.endswith(" +4 more") for name in names)
+    window.stop_action.trigger()
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=3000)
+
+
 def test_a_feature_that_fails_to_load_leaves_the_rest_of_the_window_working(
     qtbot, controller, monkeypatch, capsys
 ):

@@ -44,6 +44,7 @@ class CodeView(QPlainTextEdit):
         self.path: str | None = None
         self._version = -1
         self._marks: dict[int, list[Mark]] = {}
+        self._found: dict[int, list[tuple[int, str, bool]]] | None = None
         self._tags_width = 0
         self._compact = False
         self.setReadOnly(True)
@@ -84,6 +85,7 @@ class CodeView(QPlainTextEdit):
     def refresh(self) -> None:
         if self.model.version == self._version:
             return
+        redo = self._version == -1  # new text or theme: draw the marks again
         self._version = self.model.version
         t = theme.current()
         found: dict[int, list[tuple[int, str, bool]]] = {}
@@ -94,6 +96,11 @@ class CodeView(QPlainTextEdit):
                 last = len(levels) - 1
                 for depth, line in enumerate(levels):
                     found.setdefault(line, []).append((row.colour, row.name, depth == last))
+        if found == self._found and not redo:
+            # Tasks stepping on the same lines (a busy run, frame after frame):
+            # nothing to lay out or repaint.
+            return
+        self._found = found
         marks: dict[int, list[Mark]] = {}
         for line, entries in found.items():
             # Colours are made only for the labels drawn: cheap with 10,000 tasks.
