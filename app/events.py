@@ -227,11 +227,22 @@ _READY_STEP = struct.Struct("<dqdd")
 _unpack_ready_step = _READY_STEP.unpack
 
 
-def _decoded(item: Event | bytes) -> Event:
-    if type(item) is bytes:
+# Every other event is kept as a plain tuple, (its kind's number, *its fields):
+# the garbage collector stops tracking a plain tuple of untracked values after its
+# first look, but walks a NamedTuple (a tuple subclass) on every collection for as
+# long as the ring holds it.
+_KINDS: tuple[type, ...] = Event.__args__
+_PREFIXES: dict[type, tuple[int]] = {kind: (number,) for number, kind in enumerate(_KINDS)}
+
+
+def _decoded(item: tuple | bytes) -> Event:
+    kind = type(item)
+    if kind is bytes:
         t, task, wall, rate = _unpack_ready_step(item)
         return TaskStep(t, task, t - wall * rate, wall, "ready", "", None, ())
-    return item
+    if kind is tuple:
+        return _KINDS[item[0]]._make(item[1:])
+    return item  # a kind of event this module does not define
 
 
 class _Hold:
@@ -326,7 +337,8 @@ class EventLog:
     def emit(self, event: Event) -> None:
         # Called for most task steps: kept to a count, an append and the listeners.
         self._emitted += 1
-        self._append(event)
+        prefix = _PREFIXES.get(type(event))
+        self._append(prefix + event if prefix is not None else event)
         if self._subscriptions:
             if self._holding:
                 self._pending.append(event)
@@ -356,8 +368,17 @@ class EventLog:
     def of_type(self, *kinds: type) -> list[Event]:
         if any(issubclass(TaskStep, kind) for kind in kinds):
             return [e for e in self if isinstance(e, kinds)]
-        # No packed steps asked for: skip them rather than unpack each one.
-        return [e for e in tuple(self._ring) if type(e) is not bytes and isinstance(e, kinds)]
+        # Only the kinds asked for are rebuilt, and packed steps are skipped.
+        numbers = {n for n, kind in enumerate(_KINDS) if issubclass(kind, kinds)}
+        found = []
+        for item in tuple(self._ring):
+            kind = type(item)
+            if kind is tuple:
+                if item[0] in numbers:
+                    found.append(_KINDS[item[0]]._make(item[1:]))
+            elif kind is not bytes and isinstance(item, kinds):
+                found.append(item)
+        return found
 
     def clear(self) -> None:
         self._ring.clear()

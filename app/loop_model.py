@@ -164,7 +164,9 @@ class LoopModel:
         self.jobs: dict[int, JobRow] = {}
         self.processes: dict[int, ProcessRow] = {}
         self.blocks: deque[LoopBlocked] = deque(maxlen=50)
-        self.lag: deque[TimerFired] = deque(maxlen=2000)
+        # (t, late) of recent firings: plain tuples of floats, which the garbage
+        # collector stops tracking, unlike the TimerFired events themselves.
+        self.lag: deque[tuple[float, float]] = deque(maxlen=2000)
         self.fired = 0
         self.cancelled = 0
         self.ready: list[ReadyItem] = []
@@ -221,7 +223,7 @@ class LoopModel:
             self.version += 1
 
     def _timer_fired(self, e: TimerFired) -> None:
-        self.lag.append(e)
+        self.lag.append((e.t, e.late))
         if self.timers.pop(e.timer, None) is not None:
             self.fired += 1
         self.version += 1
@@ -369,14 +371,14 @@ class LoopModel:
 
     def lag_stats(self, now: float) -> LagStats:
         since = now - self.lag_window
-        values = sorted(e.late for e in self.lag if e.t >= since)
+        values = sorted(late for t, late in self.lag if t >= since)
         if not values:
             return LagStats(0, 0.0, 0.0, 0.0)
         return LagStats(len(values), _quantile(values, 0.5), _quantile(values, 0.99), values[-1])
 
     def lag_samples(self, now: float) -> list[tuple[float, float]]:
         since = now - self.lag_window
-        return [(e.t, e.late) for e in self.lag if e.t >= since]
+        return [sample for sample in self.lag if sample[0] >= since]
 
     def last_block(self) -> LoopBlocked | None:
         return self.blocks[-1] if self.blocks else None

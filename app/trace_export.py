@@ -72,7 +72,10 @@ class TraceCollector:
         self.origin = origin
         self.run = run
         self._tasks: dict[int, _Task] = {}
-        self._steps: list[TaskStep] = []
+        # Each step as a plain tuple of its fields: the garbage collector stops
+        # tracking those after its first look, where it would walk a million kept
+        # TaskSteps (a tuple subclass) on every full collection.
+        self._steps: list[tuple] = []
         self._blocks: list[tuple[str, float, float, str | None]] = []
         # A LoopBlocked follows right after the step it is about, so the last
         # step's start is all that is needed (a dict per task would grow forever).
@@ -88,10 +91,9 @@ class TraceCollector:
             if task is None:
                 return
             task.resumes += 1
-            # The step itself is kept (it is immutable): no copy of its fields.
             self._last_step = event
             if len(self._steps) < self.max_steps:
-                self._steps.append(event)
+                self._steps.append(tuple(event))
             else:
                 self.dropped_steps += 1
         elif kind is TaskCreated:
@@ -158,9 +160,7 @@ class TraceCollector:
             events.append(_meta("thread_name", task.id, {"name": task.name}))
             events.append(_meta("thread_sort_index", task.id, {"sort_index": task.id}))
         open_waits: dict[int, str] = {}  # task id -> what its open wait slice awaits
-        for step in self._steps:
-            task_id, started, t, wall = step.task, step.started, step.t, step.wall
-            waiting, awaiting, frames = step.waiting, step.awaiting, step.frames
+        for t, task_id, started, wall, waiting, awaiting, _due, frames, _targets in self._steps:
             label = open_waits.pop(task_id, None)
             if label is not None:
                 events.append(_wait_end(label, self._us(started), task_id))

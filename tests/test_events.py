@@ -1,4 +1,5 @@
 import asyncio
+import gc
 
 from app.events import EventLog, Output, TaskCreated
 
@@ -124,3 +125,37 @@ def test_a_listener_hears_only_the_kinds_it_names_in_subscription_order():
         ("created", "a"),
         ("all", "Output"),  # the Output listener was gone by then
     ]
+
+
+def test_kept_events_drop_out_of_the_garbage_collectors_sight(headless):
+    from app.events import TimerFired
+    from app.loop_model import LoopModel
+    from app.trace_export import EVENTS, TraceCollector
+
+    collector = TraceCollector()
+    headless.events.subscribe(collector, kinds=EVENTS)
+    loop_model = LoopModel()
+    loop_model.listen_to(headless.events)
+
+    async def napper():
+        for _ in range(5):
+            await asyncio.sleep(0.1)
+
+    async def naps():
+        await asyncio.gather(*(napper() for _ in range(3)))
+
+    headless.run_until_complete(naps())
+    for _ in range(3):  # one look per level of nesting (event, its frames, a frame)
+        gc.collect()
+    # A long run keeps a hundred thousand events in the ring and up to a million
+    # steps for Export Trace; the collector must not walk them all each time it runs.
+    kept = list(headless.events._ring)
+    assert len(kept) > 40
+    assert not [item for item in kept if gc.is_tracked(item)]
+    assert len(collector._steps) == 3 * 6 + 2  # each napper: 6 steps; naps: 2
+    assert not [step for step in collector._steps if gc.is_tracked(step)]
+    assert len(loop_model.lag) == 15
+    assert not [sample for sample in loop_model.lag if gc.is_tracked(sample)]
+    # ... and they still read back as the events they were
+    fired = headless.events.of_type(TimerFired)
+    assert len(fired) == 15 and all(type(e) is TimerFired for e in fired)
