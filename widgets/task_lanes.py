@@ -174,31 +174,36 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         first = self._first_visible()
         offset = self.verticalScrollBar().value()
         height = self.row_height
-        width = self.viewport().width()
-        ratio = self.viewport().devicePixelRatioF()
+        viewport = self.viewport()
+        width = viewport.width()
+        ratio = viewport.devicePixelRatioF()
+        # What every row's look depends on, and where a row's bar is (worked out
+        # once per frame, not per row: this runs thirty times a second).
+        view_look = (t.name, t.scale, width, height, ratio)
+        bar = self._areas(QRect(0, 0, width, height))["bar"]
+        selected, hover, hover_button = self._selected, self._hover, self._hover_button
+        dragged = self._drag[0] if self._drag is not None else None
         pictures = self._pictures
         shown: dict[int, dict[tuple, QPixmap]] = {}
-        for index in range(
-            first, min(len(self._rows), first + self.viewport().height() // height + 2)
-        ):
-            row = self._rows[index]
-            rect = QRect(0, index * height - offset, width, height)
-            moving = row.state == "sleep" or (self._drag is not None and self._drag[0] == row.id)
+        rows = self._rows
+        for index in range(first, min(len(rows), first + viewport.height() // height + 2)):
+            row = rows[index]
+            top = index * height - offset
+            moving = row.state == "sleep" or row.id == dragged
             key = (
-                t.name,
-                t.scale,
-                width,
-                height,
-                ratio,
+                view_look,
                 index % 2,
-                row.id == self._selected,
-                row.id == self._hover,
-                row.id == self._hover and self._hover_button,
+                row.id == selected,
+                row.id == hover,
+                row.id == hover and hover_button,
                 row.name,
-                row.live,
                 row.colour,
+                # what the state pill and the info text are made from
                 row.state,
-                self._info_text(row),
+                row.awaiting,
+                row.frames,
+                row.result,
+                row.exception,
                 moving,
             )
             looks = pictures.get(row.id, _NO_LOOKS)
@@ -214,9 +219,9 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
                     kept[other] = other_picture
                     break
             shown[row.id] = kept
-            painter.drawPixmap(rect.topLeft(), picture)
+            painter.drawPixmap(0, top, picture)
             if moving:
-                self._paint_fill(painter, row, self._areas(rect)["bar"], now)
+                self._paint_fill(painter, row, bar.translated(0, top), now)
         self._pictures = shown  # rows scrolled out of view let theirs go
 
     def _picture(self, row: TaskRow, rect: QRect, ratio: float, index: int, moving: bool):
