@@ -8,7 +8,7 @@ import asyncio
 import time
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt
 from PySide6.QtWidgets import QDockWidget
 
 from app.run import Target
@@ -46,6 +46,33 @@ def two_naps_target(first=0.5, second=0.5):
         )
 
     return Target("naps", "Two naps", __file__, main)
+
+
+def five_nappers_target():
+    """Five tasks sleeping a few milliseconds at a time: frame after frame of a busy run."""
+
+    async def busy():
+        async def napper(i):
+            for _ in range(1000):
+                await asyncio.sleep(0.005 + i * 0.001)
+
+        await asyncio.gather(*(napper(i) for i in range(5)))
+
+    return Target("busy", "Busy", __file__, busy)
+
+
+class EventCounter(QObject):
+    """An event filter that counts the events of one type its objects receive."""
+
+    def __init__(self, kind: QEvent.Type) -> None:
+        super().__init__()
+        self.kind = kind
+        self.count = 0
+
+    def eventFilter(self, _obj, event):
+        if event.type() == self.kind:
+            self.count += 1
+        return False
 
 
 def test_clicking_a_lane_cancel_button_cancels_the_task(qtbot, window):
@@ -361,26 +388,9 @@ def test_lanes_redraw_only_rows_that_changed_and_look_the_same_as_drawn_afresh(q
 
 
 def test_frames_of_a_busy_run_do_not_make_the_window_redo_its_layout(qtbot, window):
-    from PySide6.QtCore import QEvent, QObject
-
-    class Counter(QObject):
-        layouts = 0
-
-        def eventFilter(self, _obj, event):
-            if event.type() == QEvent.Type.LayoutRequest:
-                Counter.layouts += 1
-            return False
-
-    async def busy():
-        async def napper(i):
-            for _ in range(1000):
-                await asyncio.sleep(0.005 + i * 0.001)
-
-        await asyncio.gather(*(napper(i) for i in range(5)))
-
-    window.controller.start(Target("busy", "Busy", __file__, busy))
+    window.controller.start(five_nappers_target())
     qtbot.wait(200)  # the run's first layout settles
-    counter = Counter()
+    counter = EventCounter(QEvent.Type.LayoutRequest)
     window.installEventFilter(counter)
     window.toolbar.installEventFilter(counter)
     changes = window.controller.tasks.version
@@ -388,35 +398,18 @@ def test_frames_of_a_busy_run_do_not_make_the_window_redo_its_layout(qtbot, wind
         window.tick()
         qtbot.wait(20)
     assert window.controller.tasks.version > changes + 10  # the model kept changing
-    assert Counter.layouts == 0
+    assert counter.count == 0
     assert "t = " in window.time_label.text()
     window.stop_action.trigger()
     qtbot.waitUntil(lambda: not window.controller.running, timeout=3000)
 
 
 def test_frames_of_a_busy_run_leave_the_code_margins_alone_while_the_marks_stay(qtbot, window):
-    from PySide6.QtCore import QEvent, QObject
-
-    class Paints(QObject):
-        count = 0
-
-        def eventFilter(self, _obj, event):
-            if event.type() == QEvent.Type.Paint:
-                Paints.count += 1
-            return False
-
-    async def busy():
-        async def napper(i):
-            for _ in range(1000):
-                await asyncio.sleep(0.005 + i * 0.001)
-
-        await asyncio.gather(*(napper(i) for i in range(5)), return_exceptions=True)
-
-    window.controller.start(Target("busy", "Busy", __file__, busy))
+    window.controller.start(five_nappers_target())
     window.code.show_source(__file__)
     qtbot.waitUntil(lambda: len(window.code.marks()) == 2, timeout=3000)
     qtbot.wait(100)  # the marks' first paint
-    counter = Paints()
+    counter = EventCounter(QEvent.Type.Paint)
     window.code._tags.installEventFilter(counter)
     window.code._numbers.installEventFilter(counter)
     changes = window.controller.tasks.version
@@ -424,7 +417,7 @@ def test_frames_of_a_busy_run_leave_the_code_margins_alone_while_the_marks_stay(
         window.tick()
         qtbot.wait(20)
     assert window.controller.tasks.version > changes + 10  # the tasks kept stepping
-    assert Paints.count == 0  # ... on the same lines, so the margins had nothing new
+    assert counter.count == 0  # ... on the same lines, so the margins had nothing new
     names = sorted(name for entries in window.code.marks().values() for _c, name, _i in entries)
     assert len(names) == 2 and "main" in names  # the five nappers share one line
     assert any(name.endswith(" +4 more") for name in names)
