@@ -20,13 +20,16 @@ _MAX_DEPTH = 32
 _leaves: set[type] = set()
 
 
-_library_code: dict[CodeType, bool] = {}
+# Code object -> its line-0 record if it is library code (asyncio's own levels are
+# shown without a line), else False: one lookup per level of each walk.
+_library_code: dict[CodeType, Frame | bool] = {}
 
 
-def _is_library_code(code: CodeType) -> bool:
+def _library_record(code: CodeType) -> Frame | bool:
     known = _library_code.get(code)
     if known is None:
-        known = _library_code[code] = is_library_file(code.co_filename)
+        library = is_library_file(code.co_filename)
+        known = _library_code[code] = _frame_record(code, 0) if library else False
     return known
 
 
@@ -76,9 +79,9 @@ def await_frames(coro: object) -> tuple[Frame, ...]:
             inner = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
         library = library_code.get(code)
         if library is None:
-            library = _is_library_code(code)
+            library = _library_record(code)
         if library:
-            append(_frame_record(code, 0))
+            append(library)
         else:
             if kind is CoroutineType:
                 frame = coro.cr_frame

@@ -195,6 +195,7 @@ class Tracer:
         listeners = log._subscriptions  # the same list as subscriptions change
         pend = log._pending.append
         unannounced = self._unannounced
+        sleeps_get = self.scheduler._sleeps.get  # the timer behind a sleep's future
         threshold = self.block_threshold
         ran = emitted = 0
         # Listeners get this batch's events after it (see EventLog).
@@ -288,21 +289,34 @@ class Tracer:
                             )
                     else:
                         frames = await_frames(task.get_coro())
-                        waiting, awaiting, due, targets = self._waiting_on(
-                            task, task._fut_waiter, frames
-                        )
                         started = end - wall * rate
-                        step = (
-                            end,
-                            task_id,
-                            started,
-                            wall,
-                            waiting,
-                            awaiting,
-                            due,
-                            frames,
-                            targets,
-                        )
+                        waiter = task._fut_waiter
+                        timer = sleeps_get(id(waiter))
+                        if timer is not None:  # in asyncio.sleep(): the commonest wait
+                            step = (
+                                end,
+                                task_id,
+                                started,
+                                wall,
+                                "sleep",
+                                _sleep_label(timer.duration),
+                                timer.when,
+                                frames,
+                                (),
+                            )
+                        else:
+                            waiting, awaiting, due, targets = self._waiting_on(task, waiter, frames)
+                            step = (
+                                end,
+                                task_id,
+                                started,
+                                wall,
+                                waiting,
+                                awaiting,
+                                due,
+                                frames,
+                                targets,
+                            )
                         log.emit(_new_tuple(TaskStep, step))
                         mark = perf_counter()
                     if wall >= threshold:
@@ -341,13 +355,11 @@ class Tracer:
             self._blocked(None, describe_callback(handle._callback), wall, None)
 
     def _waiting_on(self, task: asyncio.Task, waiter: object, frames) -> tuple:
-        """(waiting kind, label, due time, awaited task ids) for a parked task."""
+        """(waiting kind, label, due time, awaited task ids) for a task parked on
+        something other than a sleep (``run_batch`` tells those itself)."""
         if isinstance(waiter, asyncio.Task):
             other = self._tasks.get(waiter)
             return "task", other.name if other else waiter.get_name(), None, self._ids((waiter,))
-        entry = self.scheduler.sleep_timer(waiter)
-        if entry is not None:
-            return "sleep", _sleep_label(entry.duration), entry.when, ()
         children = getattr(waiter, "_children", None)
         if children is not None:  # asyncio.gather's future
             return "future", f"gather({len(children)})", None, self._ids(children)
