@@ -233,6 +233,13 @@ _unpack_ready_step = _READY_STEP.unpack
 # long as the ring holds it.
 _KINDS: tuple[type, ...] = Event.__args__
 _PREFIXES: dict[type, tuple[int]] = {kind: (number,) for number, kind in enumerate(_KINDS)}
+# For listeners that keep many events the same way: (..., KIND_NUMBERS[type(e)], *e)
+# is given back by rebuilt(number, fields).
+KIND_NUMBERS: dict[type, int] = {kind: number for number, kind in enumerate(_KINDS)}
+
+
+def rebuilt(number: int, fields: tuple) -> Event:
+    return _KINDS[number]._make(fields)
 
 
 def _decoded(item: tuple | bytes) -> Event:

@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from app.events import (
+    KIND_NUMBERS,
     ClockChanged,
     Event,
     LoopBlocked,
@@ -24,6 +25,7 @@ from app.events import (
     TimerFired,
     TimerMoved,
     TimerScheduled,
+    rebuilt,
 )
 from app.introspect import user_frame
 
@@ -59,7 +61,9 @@ def _where(frames) -> str:
 
 class Narrator:
     def __init__(self, capacity: int = 2000, runs_only: bool = True) -> None:
-        # (seq, event, name, extra): formatted into a Line on demand.
+        # (seq, name, extra, kind number, *the event's fields): formatted into a Line
+        # on demand. A plain tuple, which the garbage collector stops tracking; kept
+        # events would make each of its collections walk two thousand of them.
         self._records: deque[tuple] = deque(maxlen=capacity)
         self._names: dict[int, str] = {}
         self._sleepers: dict[int, int] = {}  # timer id -> task id
@@ -70,7 +74,7 @@ class Narrator:
 
     def _keep(self, event: Event, name: str | None = None, extra: object = None) -> None:
         self._seq += 1
-        self._records.append((self._seq, event, name, extra))
+        self._records.append((self._seq, name, extra, KIND_NUMBERS[type(event)], *event))
         self.version += 1
 
     def apply(self, event: Event) -> None:
@@ -79,7 +83,9 @@ class Narrator:
         if kind is TaskStep:
             name = names.get(event.task)
             if name is not None and event.waiting != "done":
-                targets = [names[t] for t in event.targets if t in names] if event.targets else None
+                targets = (
+                    tuple(names[t] for t in event.targets if t in names) if event.targets else None
+                )
                 self._keep(event, name, targets)
         elif kind is TimerFired:
             sleeper = self._sleepers.pop(event.timer, None)
@@ -118,7 +124,8 @@ class Narrator:
 
     @staticmethod
     def _line(record: tuple) -> Line:
-        seq, event, name, extra = record
+        seq, name, extra, number = record[:4]
+        event = rebuilt(number, record[4:])
         kind = type(event)
         t = event.t
         if kind is TaskStep:

@@ -130,12 +130,16 @@ def test_a_listener_hears_only_the_kinds_it_names_in_subscription_order():
 def test_kept_events_drop_out_of_the_garbage_collectors_sight(headless):
     from app.events import TimerFired
     from app.loop_model import LoopModel
+    from app.narration import EVENTS as NARRATED
+    from app.narration import Narrator
     from app.trace_export import EVENTS, TraceCollector
 
     collector = TraceCollector()
     headless.events.subscribe(collector, kinds=EVENTS)
     loop_model = LoopModel()
     loop_model.listen_to(headless.events)
+    narrator = Narrator(runs_only=False)
+    headless.events.subscribe(narrator.apply, kinds=NARRATED)
 
     async def napper():
         for _ in range(5):
@@ -156,6 +160,9 @@ def test_kept_events_drop_out_of_the_garbage_collectors_sight(headless):
     assert not [step for step in collector._steps if gc.is_tracked(step)]
     assert len(loop_model.lag) == 15
     assert not [sample for sample in loop_model.lag if gc.is_tracked(sample)]
+    assert len(narrator) > 30
+    assert not [record for record in narrator._records if gc.is_tracked(record)]
+    assert sum("awaits sleep(0.1)" in text for text in narrator.texts()) == 15
     # ... and they still read back as the events they were
     fired = headless.events.of_type(TimerFired)
     assert len(fired) == 15 and all(type(e) is TimerFired for e in fired)
