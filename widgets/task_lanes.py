@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
 from app.clock import VirtualClock
 from app.task_model import STATE_LABELS, TaskModel, TaskRow
 from widgets import theme
-from widgets.countdown_label import draw_label
 from widgets.painted_rows import PaintedRows
 from widgets.panel_sizes import LANE_ROW_HEIGHT, LANES_HINT_ROWS, LANES_HINT_WIDTH
+from widgets.static_text import draw_static_text
 from widgets.task_actions import task_actions
 
 _NAME_W = 124
@@ -180,7 +180,8 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         # What every row's look depends on, and where a row's bar is (worked out
         # once per frame, not per row: this runs thirty times a second).
         view_look = (t.name, t.scale, width, height, ratio)
-        bar = self._areas(QRect(0, 0, width, height))["bar"]
+        areas = self._areas(QRect(0, 0, width, height))
+        bar = areas["bar"]
         selected, hover, hover_button = self._selected, self._hover, self._hover_button
         dragged = self._drag[0] if self._drag is not None else None
         pictures = self._pictures
@@ -209,7 +210,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
             looks = pictures.get(row.id, _NO_LOOKS)
             picture = looks.get(key)
             if picture is None:
-                picture = self._picture(row, QRect(0, 0, width, height), ratio, index, moving)
+                picture = self._picture(row, areas, ratio, index, moving)
             # This look and the one before it: a task that a timer wakes goes from
             # "sleeping" to "ready" and back between frames, and each look is then
             # drawn once rather than on every change.
@@ -224,18 +225,22 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
                 self._paint_fill(painter, row, bar.translated(0, top), now)
         self._pictures = shown  # rows scrolled out of view let theirs go
 
-    def _picture(self, row: TaskRow, rect: QRect, ratio: float, index: int, moving: bool):
-        """The row as it looks apart from a moving bar's fill."""
+    def _picture(self, row: TaskRow, areas: dict[str, QRect], ratio: float, index: int, moving):
+        """The row as it looks apart from a moving bar's fill (``areas``: of a row
+        at the top of the view, as ``_areas`` gives them)."""
+        rect = QRect(0, 0, self.viewport().width(), self.row_height)
         picture = QPixmap(rect.size() * ratio)
         picture.setDevicePixelRatio(ratio)
         p = QPainter(picture)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(rect, theme.current().colour("base"))
-        self._paint_row(p, row, rect, index, moving)
+        self._paint_row(p, row, rect, index, moving, areas)
         p.end()
         return picture
 
-    def _paint_row(self, p: QPainter, row: TaskRow, rect: QRect, index: int, moving: bool) -> None:
+    def _paint_row(
+        self, p: QPainter, row: TaskRow, rect: QRect, index: int, moving: bool, areas: dict
+    ) -> None:
         t = theme.current()
         if row.id == self._selected:
             p.fillRect(
@@ -249,13 +254,11 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
             p.fillRect(rect, hover)
         colour = t.task_colour(row.colour)
         p.fillRect(QRect(rect.left(), rect.top() + 3, t.px(5), rect.height() - 6), colour)
-        areas = self._areas(rect)
         # name
         font = self._font(10.5, bold=True)
-        p.setFont(font)
-        p.setPen(colour if row.live else t.colour("dim_text"))
         name = self._elide(row.name, font, areas["name"].width())
-        p.drawText(areas["name"], Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, name)
+        pen = colour if row.live else t.colour("dim_text")
+        draw_static_text(p, areas["name"], name, font, pen)
         # state pill
         state_colour = t.state_colour(row.state)
         pill = areas["state"].adjusted(0, t.px(7), 0, -t.px(7))
@@ -265,19 +268,15 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         p.setBrush(fill)
         p.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
         font = self._font(9, bold=True)
-        p.setFont(font)
-        p.setPen(state_colour)
         label = self._elide(STATE_LABELS.get(row.state, row.state), font, pill.width() - t.px(8))
-        p.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
+        draw_static_text(p, pill, label, font, state_colour, "centre")
         self._paint_track(p, areas["bar"])
         if not moving:
             self._paint_fill(p, row, areas["bar"], 0.0)
         # info: where it is parked, or how it ended
         font = self._font(9, mono=True)
-        p.setFont(font)
-        p.setPen(t.colour("dim_text"))
         info = self._elide(self._info_text(row), font, areas["info"].width())
-        p.drawText(areas["info"], Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, info)
+        draw_static_text(p, areas["info"], info, font, t.colour("dim_text"), "right")
         # button
         button = areas["button"].adjusted(0, t.px(6), 0, -t.px(6))
         symbol = "✕" if row.live else "↻"
@@ -285,9 +284,8 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         hover_button = row.id == self._hover and self._hover_button
         p.setBrush(t.colour("grid") if hover_button else Qt.BrushStyle.NoBrush)
         p.drawRoundedRect(button, t.px(4), t.px(4))
-        p.setPen(t.state_colour("failed") if row.live else t.colour("text"))
-        p.setFont(self._font(10, bold=True))
-        p.drawText(button, Qt.AlignmentFlag.AlignCenter, symbol)
+        pen = t.state_colour("failed") if row.live else t.colour("text")
+        draw_static_text(p, button, symbol, self._font(10, bold=True), pen, "centre")
 
     _hover_button = False
 
@@ -345,7 +343,8 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
             )
         if label:
             text_rect = QRect(bar.left(), bar.top(), bar.width(), bar.height() // 2 - t.px(3))
-            draw_label(p, text_rect, label, self._font(8.5, bold=True), t.colour("text"))
+            font = self._font(8.5, bold=True)
+            draw_static_text(p, text_rect, label, font, t.colour("text"), "right", "bottom")
 
     @staticmethod
     def _info_text(row: TaskRow) -> str:
