@@ -4,7 +4,7 @@ The task lanes draw a handful of labels per row: a countdown on every frame for
 each sleeping task, and the name, state, place and button of every row whose
 look changes (all of them at once when a run starts or the view is resized).
 Laid out afresh by ``drawText``, a label costs about 25 µs; a prepared
-``QStaticText`` for it looks the same and costs a third of that.
+``QStaticText`` for it looks the same and costs about 9 µs.
 """
 
 from __future__ import annotations

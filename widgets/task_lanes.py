@@ -225,7 +225,9 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
                 self._paint_fill(painter, row, bar.translated(0, top), now)
         self._pictures = shown  # rows scrolled out of view let theirs go
 
-    def _picture(self, row: TaskRow, areas: dict[str, QRect], ratio: float, index: int, moving):
+    def _picture(
+        self, row: TaskRow, areas: dict[str, QRect], ratio: float, index: int, moving: bool
+    ) -> QPixmap:
         """The row as it looks apart from a moving bar's fill (``areas``: of a row
         at the top of the view, as ``_areas`` gives them)."""
         rect = QRect(0, 0, self.viewport().width(), self.row_height)
