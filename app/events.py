@@ -231,11 +231,11 @@ _unpack_ready_step = _READY_STEP.unpack
 # the garbage collector stops tracking a plain tuple of untracked values after its
 # first look, but walks a NamedTuple (a tuple subclass) on every collection for as
 # long as the ring holds it.
+# Listeners that keep many events do the same: (..., KIND_NUMBERS[type(e)], *e),
+# given back by rebuilt(number, fields).
 _KINDS: tuple[type, ...] = Event.__args__
-_PREFIXES: dict[type, tuple[int]] = {kind: (number,) for number, kind in enumerate(_KINDS)}
-# For listeners that keep many events the same way: (..., KIND_NUMBERS[type(e)], *e)
-# is given back by rebuilt(number, fields).
 KIND_NUMBERS: dict[type, int] = {kind: number for number, kind in enumerate(_KINDS)}
+_PREFIXES: dict[type, tuple[int]] = {kind: (number,) for kind, number in KIND_NUMBERS.items()}
 
 
 def rebuilt(number: int, fields: tuple) -> Event:
@@ -248,7 +248,7 @@ def _decoded(item: tuple | bytes) -> Event:
         t, task, wall, rate = _unpack_ready_step(item)
         return TaskStep(t, task, t - wall * rate, wall, "ready", "", None, ())
     if kind is tuple:
-        return _KINDS[item[0]]._make(item[1:])
+        return rebuilt(item[0], item[1:])
     return item  # a kind of event this module does not define
 
 
@@ -382,7 +382,7 @@ class EventLog:
             kind = type(item)
             if kind is tuple:
                 if item[0] in numbers:
-                    found.append(_KINDS[item[0]]._make(item[1:]))
+                    found.append(rebuilt(item[0], item[1:]))
             elif kind is not bytes and isinstance(item, kinds):
                 found.append(item)
         return found

@@ -378,7 +378,7 @@ class LoopModel:
 
     def lag_samples(self, now: float) -> list[tuple[float, float]]:
         since = now - self.lag_window
-        return [sample for sample in self.lag if sample[0] >= since]
+        return [(t, late) for t, late in self.lag if t >= since]
 
     def last_block(self) -> LoopBlocked | None:
         return self.blocks[-1] if self.blocks else None
