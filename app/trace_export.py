@@ -128,9 +128,8 @@ class TraceCollector:
             if task is None:
                 return
             last = self._last_step
-            start = last.started if last is not None and last.task == event.task else None
-            if start is None:
-                start = event.t - event.wall
+            same_task = last is not None and last.task == event.task
+            start = last.started if same_task else event.t - event.wall
         else:
             start = event.t - event.wall
         where = f"{os.path.basename(event.file)}:{event.line}" if event.line else None

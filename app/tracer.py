@@ -298,30 +298,21 @@ class Tracer:
                         waiter = task._fut_waiter
                         timer = sleeps_get(id(waiter))
                         if timer is not None:  # in asyncio.sleep(): the commonest wait
-                            step = (
-                                end,
-                                task_id,
-                                started,
-                                wall,
-                                "sleep",
-                                _sleep_label(timer.duration),
-                                timer.when,
-                                frames,
-                                (),
-                            )
+                            waiting, due, targets = "sleep", timer.when, ()
+                            awaiting = _sleep_label(timer.duration)
                         else:
                             waiting, awaiting, due, targets = self._waiting_on(task, waiter, frames)
-                            step = (
-                                end,
-                                task_id,
-                                started,
-                                wall,
-                                waiting,
-                                awaiting,
-                                due,
-                                frames,
-                                targets,
-                            )
+                        step = (
+                            end,
+                            task_id,
+                            started,
+                            wall,
+                            waiting,
+                            awaiting,
+                            due,
+                            frames,
+                            targets,
+                        )
                         log.emit(_new_tuple(TaskStep, step))
                         mark = perf_counter()
                     if wall >= threshold:
