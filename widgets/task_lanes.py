@@ -180,7 +180,8 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         # What every row's look depends on, and where a row's bar is (worked out
         # once per frame, not per row: this runs thirty times a second).
         view_look = (t.name, t.scale, width, height, ratio)
-        areas = self._areas(QRect(0, 0, width, height))
+        row_rect = QRect(0, 0, width, height)  # a row at the top: pictures are drawn so
+        areas = self._areas(row_rect)
         bar = areas["bar"]
         selected, hover, hover_button = self._selected, self._hover, self._hover_button
         dragged = self._drag[0] if self._drag is not None else None
@@ -210,7 +211,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
             looks = pictures.get(row.id, _NO_LOOKS)
             picture = looks.get(key)
             if picture is None:
-                picture = self._picture(row, areas, ratio, index, moving)
+                picture = self._picture(row, row_rect, areas, ratio, index, moving)
             # This look and the one before it: a task that a timer wakes goes from
             # "sleeping" to "ready" and back between frames, and each look is then
             # drawn once rather than on every change.
@@ -226,11 +227,16 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         self._pictures = shown  # rows scrolled out of view let theirs go
 
     def _picture(
-        self, row: TaskRow, areas: dict[str, QRect], ratio: float, index: int, moving: bool
+        self,
+        row: TaskRow,
+        rect: QRect,
+        areas: dict[str, QRect],
+        ratio: float,
+        index: int,
+        moving: bool,
     ) -> QPixmap:
-        """The row as it looks apart from a moving bar's fill (``areas``: of a row
-        at the top of the view, as ``_areas`` gives them)."""
-        rect = QRect(0, 0, self.viewport().width(), self.row_height)
+        """The row as it looks apart from a moving bar's fill, drawn in ``rect`` (a
+        row at the top of the view) whose ``areas`` are as ``_areas`` gives them."""
         picture = QPixmap(rect.size() * ratio)
         picture.setDevicePixelRatio(ratio)
         p = QPainter(picture)
