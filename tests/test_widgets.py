@@ -5,6 +5,7 @@ asserts on the task's state and timing as the loop saw them.
 """
 
 import asyncio
+import math
 import time
 
 import pytest
@@ -358,6 +359,7 @@ def test_lanes_redraw_only_rows_that_changed_and_look_the_same_as_drawn_afresh(q
     window.controller.pause()  # the bars stand still, so two grabs can be compared
     window.tick()
     lanes = window.lanes
+    lanes.new_looks_budget = math.inf  # every changed row in the frame it changes
     lanes.viewport().repaint()
     drawn = []
     original = lanes._paint_row
@@ -383,6 +385,78 @@ def test_lanes_redraw_only_rows_that_changed_and_look_the_same_as_drawn_afresh(q
     assert drawn == []  # a row going back and forth between two looks draws each once
     lanes._paint_row = original
     window.controller.resume()
+    window.stop_action.trigger()
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=3000)
+
+
+def test_a_frame_draws_new_looks_within_its_budget_and_later_frames_the_rest(qtbot, window):
+    window.run_demo("countdown")
+    wait_row(qtbot, window, "task3", "sleep")
+    window.controller.pause()  # nothing moves: only the lanes left to draw ask for frames
+    window.tick()
+    lanes = window.lanes
+    lanes.new_looks_budget = math.inf
+    lanes.viewport().repaint()
+    whole = lanes.viewport().grab().toImage()
+    drawn = []
+    original = lanes._paint_row
+    lanes._paint_row = lambda p, row, *rest: (drawn.append(row.name), original(p, row, *rest))
+    lanes.new_looks_budget = 0.0  # one new look per frame
+    lanes._pictures.clear()
+    lanes.viewport().repaint()
+    assert drawn == ["main"]  # the rest are blank for now
+    assert lanes.viewport().grab().toImage() != whole
+    # The frame tick keeps asking for frames until every lane is drawn.
+    qtbot.waitUntil(lambda: len(drawn) == 4, timeout=3000)
+    assert drawn == ["main", "task1", "task2", "task3"]
+    qtbot.wait(100)  # and then stops: nothing else changed
+    assert len(drawn) == 4
+    assert lanes.viewport().grab().toImage() == whole
+    # Two lanes change look at once: the second keeps its last look for a frame.
+    drawn.clear()
+    lanes.select(window.controller.tasks.by_name("task1").id)
+    lanes._hover = window.controller.tasks.by_name("task2").id
+    lanes.viewport().repaint()
+    assert drawn == ["task1"]
+    qtbot.waitUntil(lambda: drawn == ["task1", "task2"], timeout=3000)
+    lanes._paint_row = original
+    window.controller.resume()
+    window.stop_action.trigger()
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=3000)
+
+
+def test_idle_lanes_draw_every_state_ahead_of_a_run(qtbot, window):
+    from app.task_model import STATE_LABELS, TaskRow
+    from widgets import stamps
+
+    lanes = window.lanes
+    width = lanes.viewport().width()
+    stamps._STAMPS.clear()
+    window.resize(window.width() - 60, window.height())
+    qtbot.waitUntil(lambda: lanes.viewport().width() != width, timeout=3000)
+    window.tick()  # with no lanes, a tick warms them up at each new size
+    kept = len(stamps._STAMPS)
+    assert kept
+    rect = lanes.viewport().rect()
+    rect.setHeight(lanes.row_height)
+    for index, state in enumerate(STATE_LABELS):
+        row = TaskRow(index, f"t{index}", None, "c", 0.0, state=state, awaiting="sleep(1)")
+        lanes._picture(row, rect, lanes._areas(rect), 1.0, index, state == "sleep")
+    assert len(stamps._STAMPS) == kept  # every piece was ready
+
+
+def test_lanes_make_room_for_the_scroll_bar_before_drawing_a_run(qtbot, window):
+    async def many():
+        await asyncio.gather(*(asyncio.sleep(5) for _ in range(60)))
+
+    lanes = window.lanes
+    assert not lanes.verticalScrollBar().isVisible()
+    width = lanes.viewport().width()
+    window.run_target(Target("many", "Many sleepers", __file__, many))
+    qtbot.waitUntil(lambda: len(window.controller.tasks) > 60, timeout=3000)
+    window.tick()  # the frame that first shows them: no events handled in between
+    assert lanes.verticalScrollBar().isVisible()
+    assert lanes.viewport().width() < width  # the lanes are drawn once, narrower
     window.stop_action.trigger()
     qtbot.waitUntil(lambda: not window.controller.running, timeout=3000)
 
