@@ -230,7 +230,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         dragged = self._drag[0] if self._drag is not None else None
         pictures = self._pictures
         shown: dict[int, dict[tuple, QPixmap]] = {}
-        drawing = 0.0  # seconds spent on new looks this frame
+        drawing = last_cost = 0.0  # seconds spent on new looks this frame, and the last
         self._behind = False
         rows = self._rows
         for index in range(first, min(len(rows), first + viewport.height() // height + 2)):
@@ -255,7 +255,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
             )
             looks = pictures.get(row.id, _NO_LOOKS)
             picture = looks.get(key)
-            if picture is None and drawing > self.new_looks_budget:
+            if picture is None and drawing + last_cost > self.new_looks_budget:
                 # Many lanes changed at once (a run starting, a burst of timers):
                 # this one keeps its last look, or stays blank, until a later
                 # frame, so that drawing them all does not stall the loop watched.
@@ -270,7 +270,8 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
             if picture is None:
                 started = perf_counter()
                 picture = self._picture(row, row_rect, areas, ratio, index, moving)
-                drawing += perf_counter() - started
+                last_cost = perf_counter() - started
+                drawing += last_cost
             # This look and the one before it: a task that a timer wakes goes from
             # "sleeping" to "ready" and back between frames, and each look is then
             # drawn once rather than on every change.
