@@ -245,6 +245,7 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self._update_actions()
         self.built.emit()
+        self.lanes.warm_up()  # after: the whole window shows before this off-screen work
 
     # -- construction ----------------------------------------------------------
     def add_dock(self, title: str, widget: QWidget, area, name: str) -> QDockWidget:

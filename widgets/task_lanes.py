@@ -66,7 +66,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         self._hover: int | None = None
         self._drag: tuple[int, float] | None = None  # (task id, span seconds)
         self._drag_remaining: float | None = None
-        self._warm_size = QSize()
+        self._warm_size: QSize | None = None  # None: not yet (the window is still building)
         # Seconds a frame may spend drawing lanes whose look changed; the rest wait
         # for later frames. A new look costs 0.2-0.5 ms, and when a run starts
         # every visible lane is new while the run's first timers fall due.
@@ -160,7 +160,8 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
             # after this frame's paint, or a run's first frame draws every lane
             # at one width and the next frame draws them all again, narrower.
             QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
-        if not self._rows and self._warm_size != self.viewport().size():
+        warm = self._warm_size
+        if not self._rows and warm is not None and warm != self.viewport().size():
             self.warm_up()
         animating = any(row.state == "sleep" for row in self._visible_rows())
         if changed or animating or self._behind or self._drag is not None:
@@ -182,7 +183,8 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         draws every visible lane at once while the run's first timers fall due;
         warmed up, it copies kept pieces and glyphs instead of making them
         (the first lane drawn in a fresh process costs about 6 ms, later ones 0.2).
-        The frame tick calls this while no lanes show, at each new size."""
+        The window calls this once it is built, and the frame tick again while
+        no lanes show, at each new size."""
         self._warm_size = self.viewport().size()
         ratio = self.viewport().devicePixelRatioF()
         width = max(1, self.viewport().width())
