@@ -398,13 +398,15 @@ def test_a_frame_draws_new_looks_within_its_budget_and_later_frames_the_rest(qtb
     lanes.new_looks_budget = math.inf
     lanes.viewport().repaint()
     whole = lanes.viewport().grab().toImage()
-    drawn = []
-    original = lanes._paint_row
+    drawn, shaped = [], []
+    original, shapes = lanes._paint_row, lanes._paint_shapes
     lanes._paint_row = lambda p, row, *rest: (drawn.append(row.name), original(p, row, *rest))
+    lanes._paint_shapes = lambda p, row, *rest: (shaped.append(row.name), shapes(p, row, *rest))
     lanes.new_looks_budget = 0.0  # one new look per frame
     lanes._pictures.clear()
     lanes.viewport().repaint()
-    assert drawn == ["main"]  # the rest are blank for now
+    assert drawn == ["main"]  # the rest show only their shapes for now: state, bar, button
+    assert shaped == ["main", "task1", "task2", "task3"]
     assert lanes.viewport().grab().toImage() != whole
     # The frame tick keeps asking for frames until every lane is drawn.
     qtbot.waitUntil(lambda: len(drawn) == 4, timeout=3000)
@@ -419,7 +421,7 @@ def test_a_frame_draws_new_looks_within_its_budget_and_later_frames_the_rest(qtb
     lanes.viewport().repaint()
     assert drawn == ["task1"]
     qtbot.waitUntil(lambda: drawn == ["task1", "task2"], timeout=3000)
-    lanes._paint_row = original
+    lanes._paint_row, lanes._paint_shapes = original, shapes
     window.controller.resume()
     window.stop_action.trigger()
     qtbot.waitUntil(lambda: not window.controller.running, timeout=3000)

@@ -259,13 +259,16 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
             picture = looks.get(key)
             if picture is None and drawing + last_cost > self.new_looks_budget:
                 # Many lanes changed at once (a run starting, a burst of timers):
-                # this one keeps its last look, or stays blank, until a later
-                # frame, so that drawing them all does not stall the loop watched.
+                # this one keeps its last look, or shows only its shapes, until a
+                # later frame, so that drawing them all does not stall the loop.
                 self._behind = True
                 last = next(iter(looks.items()), None)
                 if last is None or last[0][0] != view_look:
-                    if index % 2:
-                        painter.fillRect(0, top, width, height, t.colour("alt_base"))
+                    painter.translate(0, top)
+                    self._paint_shapes(painter, row, row_rect, index, moving, areas)
+                    painter.translate(0, -top)
+                    if moving:
+                        self._paint_fill(painter, row, bar.translated(0, top), now)
                     continue
                 key, picture = last
                 moving = key[-1]
@@ -314,6 +317,22 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         self, p: QPainter, row: TaskRow, rect: QRect, index: int, moving: bool, areas: dict
     ) -> None:
         t = theme.current()
+        self._paint_shapes(p, row, rect, index, moving, areas)
+        font = self._font(10.5, bold=True)
+        name = self._elide(row.name, font, areas["name"].width())
+        pen = t.task_colour(row.colour) if row.live else t.colour("dim_text")
+        draw_static_text(p, areas["name"], name, font, pen)
+        # info: where it is parked, or how it ended
+        font = self._font(9, mono=True)
+        info = self._elide(self._info_text(row), font, areas["info"].width())
+        draw_static_text(p, areas["info"], info, font, t.colour("dim_text"), "right")
+
+    def _paint_shapes(
+        self, p: QPainter, row: TaskRow, rect: QRect, index: int, moving: bool, areas: dict
+    ) -> None:
+        """The row without its text: a new lane's state, shown at once in a frame
+        with no time left to draw the rest (see ``new_looks_budget``)."""
+        t = theme.current()
         if row.id == self._selected:
             p.fillRect(
                 rect, QColor(t.accent).darker(260) if t.name == "dark" else QColor("#DCE8F8")
@@ -324,13 +343,10 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
             hover = t.colour("text")
             hover.setAlpha(14)
             p.fillRect(rect, hover)
-        colour = t.task_colour(row.colour)
-        p.fillRect(QRect(rect.left(), rect.top() + 3, t.px(5), rect.height() - 6), colour)
-        # name
-        font = self._font(10.5, bold=True)
-        name = self._elide(row.name, font, areas["name"].width())
-        pen = colour if row.live else t.colour("dim_text")
-        draw_static_text(p, areas["name"], name, font, pen)
+        p.fillRect(
+            QRect(rect.left(), rect.top() + 3, t.px(5), rect.height() - 6),
+            t.task_colour(row.colour),
+        )
         # The pill, the bar and the button look alike in every lane in the same
         # state: they are copied from kept pieces (see widgets.stamps).
         look = (t.name, t.scale)
@@ -339,10 +355,6 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         still = None if moving else row.state  # a moving bar's fill is drawn per frame
         track = self._track(areas["bar"]).toRect()
         draw_stamp(p, (*look, "bar", still), track, partial(self._draw_bar, state=still))
-        # info: where it is parked, or how it ended
-        font = self._font(9, mono=True)
-        info = self._elide(self._info_text(row), font, areas["info"].width())
-        draw_static_text(p, areas["info"], info, font, t.colour("dim_text"), "right")
         button = areas["button"].adjusted(0, t.px(6), 0, -t.px(6))
         lit = row.id == self._hover and self._hover_button
         draw_stamp(
