@@ -541,3 +541,23 @@ def test_status_readouts_grow_with_a_larger_font(qtbot, window):
         assert readout.width() >= readout.sizeHint().width()  # nothing clipped
     finally:
         theme.apply_theme("dark")
+
+
+def test_lanes_squeezed_to_nothing_draw_without_painter_warnings(qtbot, qtlog):
+    from app.clock import VirtualClock
+    from app.events import TaskCreated
+    from app.task_model import TaskModel
+    from widgets.task_lanes import TaskLanesView
+
+    model = TaskModel()
+    lanes = TaskLanesView(model, VirtualClock())
+    qtbot.addWidget(lanes)
+    lanes.show()
+    model.apply(TaskCreated(0.0, 1, "squeezed", None, "c", (), 1))
+    for width, height in ((3, 50), (1, 1), (0, 0)):
+        lanes.resize(width, height)
+        qtbot.wait(10)
+        lanes.warm_up()
+        lanes.refresh()
+        lanes.viewport().repaint()
+    assert not [r.message for r in qtlog.records if "Paint" in r.message]

@@ -27,8 +27,10 @@ def draw_stamp(
     """Copy the piece ``key`` names into ``rect``, drawing it first with
     ``draw(painter, rect)`` if it is not kept yet. ``key`` must say everything
     the piece's look depends on apart from its size (state, theme, scale...)."""
-    ratio = p.device().devicePixelRatioF()
     width, height = rect.width(), rect.height()
+    if width <= 0 or height <= 0:  # a view squeezed to nothing: no room for the piece
+        return
+    ratio = p.device().devicePixelRatioF()
     full = (key, width, height, ratio)
     stamp = _STAMPS.get(full)
     if stamp is None:

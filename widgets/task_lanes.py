@@ -186,8 +186,10 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         The window calls this once it is built, and the frame tick again while
         no lanes show, at each new size."""
         self._warm_size = self.viewport().size()
+        width = self.viewport().width()
+        if width <= 0:
+            return
         ratio = self.viewport().devicePixelRatioF()
-        width = max(1, self.viewport().width())
         # A run's lanes soon fill the view, and the scroll bar then narrows it.
         bar_width = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
         for row_width in (width, max(1, width - bar_width)):
