@@ -427,6 +427,44 @@ def test_a_frame_draws_new_looks_within_its_budget_and_later_frames_the_rest(qtb
     qtbot.waitUntil(lambda: not window.controller.running, timeout=3000)
 
 
+def test_lanes_scrolled_into_view_are_drawn_whole_at_once(qtbot, window):
+    async def many():
+        await asyncio.gather(*(asyncio.sleep(30) for _ in range(40)))
+
+    window.run_target(Target("many", "Many sleepers", __file__, many))
+    qtbot.waitUntil(lambda: len(window.controller.tasks) > 40, timeout=3000)
+    window.controller.pause()
+    window.tick()
+    lanes = window.lanes
+    lanes.viewport().repaint()
+    lanes.new_looks_budget = 0.0
+    drawn = []
+    original = lanes._paint_row
+    lanes._paint_row = lambda p, row, *rest: (drawn.append(row.id), original(p, row, *rest))
+    bar = lanes.verticalScrollBar()
+    bar.setValue(bar.maximum())  # a screenful of lanes never drawn before
+    lanes.viewport().repaint()
+    shown = [row.id for row in lanes._visible_rows()]
+    assert len(shown) > 2 and drawn == shown  # the person asked for them: all at once
+    drawn.clear()
+    lanes._pictures.clear()  # a burst that nobody asked for keeps to the budget
+    lanes.viewport().repaint()
+    assert drawn == shown[:1]
+    window.frame_timer.stop()  # from here only the resize's own paint and the one below
+    width = lanes.viewport().width()
+    drawn.clear()
+    window.resize(window.width() + 40, window.height())  # every lane at a new width
+    qtbot.waitUntil(lambda: lanes.viewport().width() != width, timeout=3000)
+    qtbot.wait(50)
+    lanes.viewport().repaint()
+    assert sorted(drawn) == sorted(row.id for row in lanes._visible_rows())
+    window.frame_timer.start()
+    lanes._paint_row = original
+    window.controller.resume()
+    window.stop_action.trigger()
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=3000)
+
+
 def test_idle_lanes_draw_every_state_ahead_of_a_run(qtbot, window):
     from app.task_model import STATE_LABELS, TaskRow
     from widgets import stamps

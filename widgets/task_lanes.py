@@ -12,6 +12,7 @@ W wakes, D delays by a second, R runs again, Enter edits the remaining time.
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from time import perf_counter
 
@@ -70,6 +71,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         # Seconds a frame may spend drawing lanes whose look changed; the rest wait
         # for later frames. A new look costs 0.2-0.5 ms, and when a run starts
         # every visible lane is new while the run's first timers fall due.
+        # (Scrolling and resizing are exempt: the person asked for those lanes.)
         self.new_looks_budget = 0.0015
         self._behind = False  # some lanes are not drawn as they now look
         # Each visible row's picture, by task id, with what it shows: a row that
@@ -159,7 +161,11 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
             # Qt shows or hides the scroll bar in a queued call: make it now, not
             # after this frame's paint, or a run's first frame draws every lane
             # at one width and the next frame draws them all again, narrower.
-            QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+            self._settling = True  # the view narrowing for it is not asked for
+            try:
+                QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+            finally:
+                self._settling = False
         warm = self._warm_size
         if not self._rows and warm is not None and warm != self.viewport().size():
             self.warm_up()
@@ -175,7 +181,12 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._version = -1
+        self._asked = self._asked or not self._settling
         self.refresh()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        self._asked = True
+        super().scrollContentsBy(dx, dy)
 
     # -- painting ------------------------------------------------------------
     def warm_up(self) -> None:
@@ -208,6 +219,9 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
                         p.end()
 
     def paintEvent(self, event) -> None:
+        # Lanes scrolled or resized into view were asked for: they are drawn whole.
+        budget = math.inf if self._asked else self.new_looks_budget
+        self._asked = False
         t = theme.current()
         painter = QPainter(self.viewport())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -259,7 +273,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
             )
             looks = pictures.get(row.id, _NO_LOOKS)
             picture = looks.get(key)
-            if picture is None and drawing + last_cost > self.new_looks_budget:
+            if picture is None and drawing + last_cost > budget:
                 # Many lanes changed at once (a run starting, a burst of timers):
                 # this one keeps its last look, or shows only its shapes, until a
                 # later frame, so that drawing them all does not stall the loop.
@@ -367,6 +381,8 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         )
 
     _hover_button = False
+    _asked = False  # scrolled or resized since the last frame
+    _settling = False  # showing or hiding the scroll bar for new lanes
 
     def _draw_pill(self, p: QPainter, pill: QRect, state: str) -> None:
         t = theme.current()
