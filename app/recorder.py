@@ -21,6 +21,7 @@ painted only when grabbed.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import time
 from collections.abc import Callable
@@ -119,6 +120,9 @@ class OffscreenSession:
         window = MainWindow(self.controller, settings=None)
         # The recorder ticks the window itself, once per frame.
         window.frame_timer.stop()
+        # Frame-stepped: nothing waits on a frame here, and every take must show
+        # the same frames however fast the machine draws.
+        window.lanes.new_looks_budget = math.inf
         window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
         window.resize(*options.size)
         window.show()

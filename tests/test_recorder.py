@@ -3,6 +3,7 @@
 Takes here are small (320x200 at 10 fps) so each renders in well under a second.
 """
 
+import asyncio
 import hashlib
 import itertools
 import os
@@ -167,3 +168,26 @@ def test_the_session_leaves_the_theme_and_loop_as_it_found_them(qapp, tmp_path):
     assert (theme.current().name, theme.current().scale) == (before.name, before.scale)
     with pytest.raises(RuntimeError):
         asyncio.get_running_loop()
+
+
+def test_a_take_shows_every_lane_whole_however_slow_the_drawing(qapp, tmp_path, monkeypatch):
+    from widgets.task_lanes import TaskLanesView
+
+    # The live window lets lanes that changed together finish over a few frames
+    # (a budget per frame); a take is frame-stepped and must not.
+    monkeypatch.setattr(TaskLanesView, "new_looks_budget", 0.0)
+    behind = []
+    original = TaskLanesView.paintEvent
+
+    def paint(self, event):
+        original(self, event)
+        behind.append(self._behind)
+
+    monkeypatch.setattr(TaskLanesView, "paintEvent", paint)
+
+    async def many():
+        await asyncio.gather(*(asyncio.sleep(0.3 + i / 10) for i in range(12)))
+
+    options = TakeOptions(output=tmp_path / "unused.mp4", duration=1.0, size=(900, 700), fps=10)
+    render_take(Target("many", "Many sleepers", __file__, many), options, encode=False)
+    assert len(behind) >= 10 and not any(behind)

@@ -68,11 +68,6 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         self._drag: tuple[int, float] | None = None  # (task id, span seconds)
         self._drag_remaining: float | None = None
         self._warm_size: QSize | None = None  # None: not yet (the window is still building)
-        # Seconds a frame may spend drawing lanes whose look changed; the rest wait
-        # for later frames. A new look costs 0.2-0.5 ms, and when a run starts
-        # every visible lane is new while the run's first timers fall due.
-        # (Scrolling and resizing are exempt: the person asked for those lanes.)
-        self.new_looks_budget = 0.0015
         self._behind = False  # some lanes are not drawn as they now look
         # Each visible row's picture, by task id, with what it shows: a row that
         # looks the same as last frame is copied, not drawn again (only a sleeping
@@ -381,6 +376,11 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         )
 
     _hover_button = False
+    # Seconds a frame may spend drawing lanes whose look changed; the rest wait
+    # for later frames. A new look costs 0.2-0.5 ms, and when a run starts every
+    # visible lane is new while the run's first timers fall due. (Scrolling and
+    # resizing are exempt: the person asked for those lanes.)
+    new_looks_budget = 0.0015
     _asked = False  # scrolled or resized since the last frame
     _settling = False  # showing or hiding the scroll bar for new lanes
 
