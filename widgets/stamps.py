@@ -22,11 +22,11 @@ _MAX_STAMPS = 256  # a few per state and theme; a resize makes new sizes
 
 
 def draw_stamp(
-    p: QPainter, key: tuple, rect: QRect, draw: Callable[[QPainter, QRect], None]
+    p: QPainter, key: tuple, rect: QRect, draw: Callable[..., None], *args: object
 ) -> None:
     """Copy the piece ``key`` names into ``rect``, drawing it first with
-    ``draw(painter, rect)`` if it is not kept yet. ``key`` must say everything
-    the piece's look depends on apart from its size (state, theme, scale...)."""
+    ``draw(painter, rect, *args)`` if it is not kept yet. ``key`` must say
+    everything the piece's look depends on apart from its size (state, theme...)."""
     width, height = rect.width(), rect.height()
     if width <= 0 or height <= 0:  # a view squeezed to nothing: no room for the piece
         return
@@ -42,7 +42,7 @@ def draw_stamp(
         painter = QPainter(stamp)
         painter.setRenderHints(p.renderHints())
         try:
-            draw(painter, QRect(_MARGIN, _MARGIN, width, height))
+            draw(painter, QRect(_MARGIN, _MARGIN, width, height), *args)
         finally:
             painter.end()  # a pixmap freed while a painter is on it crashes Qt
         _STAMPS[full] = stamp

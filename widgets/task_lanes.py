@@ -13,7 +13,6 @@ W wakes, D delays by a second, R runs again, Enter edits the remaining time.
 from __future__ import annotations
 
 import math
-from functools import partial
 from time import perf_counter
 
 from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QRect, QRectF, QSize, Qt, Signal
@@ -203,8 +202,17 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
             areas = self._areas(rect)
             for index, state in enumerate(STATE_LABELS):
                 moving = state == "sleep"
-                row = TaskRow(0, "Task-0123456789", None, "main", 0.0, state=state, due=1.0)
-                row.awaiting, row.wait_started = "sleep(1)", 0.0
+                row = TaskRow(
+                    0,
+                    "Task-0123456789",
+                    None,
+                    "main",
+                    0.0,
+                    state=state,
+                    awaiting="sleep(1)",
+                    due=1.0,
+                    wait_started=0.0,
+                )
                 picture = self._picture(row, rect, areas, ratio, index, moving)
                 if moving:
                     p = QPainter(picture)
@@ -274,30 +282,29 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
                 # later frame, so that drawing them all does not stall the loop.
                 self._behind = True
                 last = next(iter(looks.items()), None)
-                if last is None or last[0][0] != view_look:
-                    painter.translate(0, top)
-                    self._paint_shapes(painter, row, row_rect, index, moving, areas)
-                    painter.translate(0, -top)
-                    if moving:
-                        self._paint_fill(painter, row, bar.translated(0, top), now)
-                    continue
-                key, picture = last
-                moving = key[-1]
-            if picture is None:
+                if last is not None and last[0][0] == view_look:
+                    key, picture = last
+                    moving = key[-1]
+            elif picture is None:
                 started = perf_counter()
                 picture = self._picture(row, row_rect, areas, ratio, index, moving)
                 last_cost = perf_counter() - started
                 drawing += last_cost
-            # This look and the one before it: a task that a timer wakes goes from
-            # "sleeping" to "ready" and back between frames, and each look is then
-            # drawn once rather than on every change.
-            kept = {key: picture}
-            for other, other_picture in looks.items():
-                if other != key:
-                    kept[other] = other_picture
-                    break
-            shown[row.id] = kept
-            painter.drawPixmap(0, top, picture)
+            if picture is None:  # new, past the budget: its shapes only, kept for nothing
+                painter.translate(0, top)
+                self._paint_shapes(painter, row, row_rect, index, moving, areas)
+                painter.translate(0, -top)
+            else:
+                # This look and the one before it: a task that a timer wakes goes
+                # from "sleeping" to "ready" and back between frames, and each look
+                # is then drawn once rather than on every change.
+                kept = {key: picture}
+                for other, other_picture in looks.items():
+                    if other != key:
+                        kept[other] = other_picture
+                        break
+                shown[row.id] = kept
+                painter.drawPixmap(0, top, picture)
             if moving:
                 self._paint_fill(painter, row, bar.translated(0, top), now)
         self._pictures = shown  # rows scrolled out of view let theirs go
@@ -362,18 +369,14 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         # state: they are copied from kept pieces (see widgets.stamps).
         look = (t.name, t.scale)
         pill = areas["state"].adjusted(0, t.px(7), 0, -t.px(7))
-        draw_stamp(p, (*look, "pill", row.state), pill, partial(self._draw_pill, state=row.state))
+        draw_stamp(p, (*look, "pill", row.state), pill, self._draw_pill, row.state)
         still = None if moving else row.state  # a moving bar's fill is drawn per frame
         track = self._track(areas["bar"]).toRect()
-        draw_stamp(p, (*look, "bar", still), track, partial(self._draw_bar, state=still))
+        draw_stamp(p, (*look, "bar", still), track, self._draw_bar, still)
         button = areas["button"].adjusted(0, t.px(6), 0, -t.px(6))
         lit = row.id == self._hover and self._hover_button
-        draw_stamp(
-            p,
-            (*look, "button", row.live, lit),
-            button,
-            partial(self._draw_button, live=row.live, lit=lit),
-        )
+        live = row.live
+        draw_stamp(p, (*look, "button", live, lit), button, self._draw_button, live, lit)
 
     _hover_button = False
     # Seconds a frame may spend drawing lanes whose look changed; the rest wait
