@@ -63,7 +63,11 @@ class Controller:
             (narration.EVENTS, self.narration),
             (timeline.EVENTS, self.timeline),
         ):
-            self.events.subscribe(model.apply, kinds=events)
+            listen_to = getattr(model, "listen_to", None)
+            if listen_to is not None:  # a handler of its own for each kind
+                listen_to(self.events)
+            else:
+                self.events.subscribe(model.apply, kinds=events)
 
     def reset_models(self) -> None:
         """Forget the previous run's tasks before a new one starts."""

@@ -29,6 +29,8 @@ from app.events import (
 )
 from app.introspect import user_frame
 
+_STEP, _FIRED = KIND_NUMBERS[TaskStep], KIND_NUMBERS[TimerFired]
+
 # The event types a narrator listens to (the controller routes only these).
 EVENTS = (
     TaskCreated,
@@ -70,57 +72,93 @@ class Narrator:
         self._callbacks: dict[int, str] = {}  # timer id -> callback label
         self._runs_only = runs_only
         self._seq = 0
-        self.version = 0
 
-    def _keep(self, event: Event, name: str | None = None, extra: object = None) -> None:
-        self._seq += 1
-        self._records.append((self._seq, name, extra, KIND_NUMBERS[type(event)], *event))
-        self.version += 1
+    def listen_to(self, log) -> None:
+        """Fold what ``log`` emits: each kind goes straight to its handler."""
+        for kind, handler in self._handlers.items():
+            log.subscribe(handler.__get__(self), kinds=(kind,))
 
     def apply(self, event: Event) -> None:
-        kind = type(event)
-        names = self._names
-        if kind is TaskStep:
-            name = names.get(event.task)
-            if name is not None and event.waiting != "done":
-                targets = (
-                    tuple(names[t] for t in event.targets if t in names) if event.targets else None
-                )
-                self._keep(event, name, targets)
-        elif kind is TimerFired:
-            sleeper = self._sleepers.pop(event.timer, None)
-            if sleeper is not None and sleeper in names:
-                self._keep(event, names[sleeper], sleeper)
-            elif event.timer in self._callbacks:
-                self._keep(event, self._callbacks.pop(event.timer))
-        elif kind is TimerScheduled:
-            if event.sleeper is not None and event.sleeper in names:
-                self._sleepers[event.timer] = event.sleeper
-            elif event.task in names:
-                self._callbacks[event.timer] = event.callback
-                self._keep(event, names[event.task])
-        elif kind is TaskCreated:
-            if self._runs_only and event.run is None:
-                return
-            names[event.task] = event.name
-            parent = names.get(event.parent) if event.parent is not None else None
-            self._keep(event, event.name, parent or "the loop")
-        elif kind is TaskEnded:
-            name = names.pop(event.task, None)
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    # A timer wake-up brings a TimerScheduled, a TimerFired and a TaskStep, so
+    # those three are kept to a few lookups and one record each: this model
+    # folds every one of them while the loop waits, even with its panel hidden.
+    def _keep(self, event: Event, name: str | None = None, extra: object = None) -> None:
+        self._seq += 1
+        self._records.append((self._seq, name, extra, KIND_NUMBERS[type(event)]) + event)
+
+    def _step(self, event: TaskStep) -> None:
+        name = self._names.get(event.task)
+        if name is not None and event.waiting != "done":
+            targets = event.targets
+            if targets:
+                names = self._names
+                targets = tuple(names[t] for t in targets if t in names)
+            self._seq += 1
+            self._records.append((self._seq, name, targets or None, _STEP) + event)
+
+    def _fired(self, event: TimerFired) -> None:
+        sleeper = self._sleepers.pop(event.timer, None)
+        if sleeper is not None:
+            name = self._names.get(sleeper)
             if name is not None:
-                self._keep(event, name)
-        elif kind is TaskRenamed:
-            if event.task in names:
-                names[event.task] = event.name
-        elif kind is TimerMoved:
-            sleeper = event.sleeper
-            if sleeper is not None and sleeper in names:
-                self._keep(event, names[sleeper], sleeper)
-        elif kind is TimerCancelled:  # forgotten, or a long run would keep them all
-            self._sleepers.pop(event.timer, None)
-            self._callbacks.pop(event.timer, None)
-        elif kind in (LoopBlocked, ClockChanged, SessionEvent):
-            self._keep(event)
+                self._seq += 1
+                self._records.append((self._seq, name, sleeper, _FIRED) + event)
+                return
+        if event.timer in self._callbacks:
+            self._keep(event, self._callbacks.pop(event.timer))
+
+    def _scheduled(self, event: TimerScheduled) -> None:
+        sleeper = event.sleeper
+        if sleeper is not None and sleeper in self._names:
+            self._sleepers[event.timer] = sleeper
+        elif event.task in self._names:
+            self._callbacks[event.timer] = event.callback
+            self._keep(event, self._names[event.task])
+
+    def _created(self, event: TaskCreated) -> None:
+        if self._runs_only and event.run is None:
+            return
+        names = self._names
+        names[event.task] = event.name
+        parent = names.get(event.parent) if event.parent is not None else None
+        self._keep(event, event.name, parent or "the loop")
+
+    def _ended(self, event: TaskEnded) -> None:
+        name = self._names.pop(event.task, None)
+        if name is not None:
+            self._keep(event, name)
+
+    def _renamed(self, event: TaskRenamed) -> None:
+        if event.task in self._names:
+            self._names[event.task] = event.name
+
+    def _moved(self, event: TimerMoved) -> None:
+        sleeper = event.sleeper
+        if sleeper is not None and sleeper in self._names:
+            self._keep(event, self._names[sleeper], sleeper)
+
+    def _cancelled(self, event: TimerCancelled) -> None:
+        # Forgotten, or a long run would keep them all.
+        self._sleepers.pop(event.timer, None)
+        self._callbacks.pop(event.timer, None)
+
+    _handlers = {
+        TaskCreated: _created,
+        TaskStep: _step,
+        TaskEnded: _ended,
+        TaskRenamed: _renamed,
+        TimerScheduled: _scheduled,
+        TimerFired: _fired,
+        TimerMoved: _moved,
+        TimerCancelled: _cancelled,
+        LoopBlocked: _keep,
+        ClockChanged: _keep,
+        SessionEvent: _keep,
+    }
 
     @staticmethod
     def _line(record: tuple) -> Line:
@@ -192,9 +230,14 @@ class Narrator:
     def last_seq(self) -> int:
         return self._seq
 
+    @property
+    def version(self) -> int:
+        """Changes whenever the lines do (a clear moves it on too)."""
+        return self._seq
+
     def clear(self) -> None:
         self._records.clear()
         self._names.clear()
         self._sleepers.clear()
         self._callbacks.clear()
-        self.version += 1
+        self._seq += 1
