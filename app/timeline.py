@@ -6,6 +6,12 @@ labels and code lines as indexes into small intern tables), so a long run
 scrolls back over its whole history without filling the garbage collector's
 lists; past ``max_slices`` per lane the oldest half is dropped and the lane
 says from when it is complete.
+
+Waits fill the gaps between slices, so a lane stores only what each wait was
+on: wait ``i`` comes before slice ``i``, from the end of slice ``i - 1`` (or
+the lane's ``wait_origin``) to the start of slice ``i``; a last wait after the
+last slice lasts until the task ends. Each step appends to four arrays, and an
+array append costs as much as a small model's whole work for the event.
 """
 
 from __future__ import annotations
@@ -59,10 +65,9 @@ class Lane:
     starts: array = field(default_factory=lambda: array("d"))
     ends: array = field(default_factory=lambda: array("d"))
     line_codes: array = field(default_factory=lambda: array("l"))
-    wait_starts: array = field(default_factory=lambda: array("d"))
-    wait_ends: array = field(default_factory=lambda: array("d"))
-    wait_kinds: array = field(default_factory=lambda: array("b"))
-    wait_labels: array = field(default_factory=lambda: array("l"))
+    # What wait i was on: its label's code * len(WAIT_KINDS) + its kind's code.
+    wait_codes: array = field(default_factory=lambda: array("q"))
+    wait_origin: float = 0.0  # where wait 0 starts: the task's creation, or the cut
     complete_from: float = 0.0
 
     def slices_between(self, t0: float, t1: float) -> range:
@@ -71,15 +76,13 @@ class Lane:
         last = bisect_right(self.starts, t1)
         return range(first, max(first, last))
 
-    def open_wait(self, start: float, kind: str, label_code: int) -> None:
-        self.wait_starts.append(start)
-        self.wait_ends.append(_OPEN)
-        self.wait_kinds.append(_KIND_CODE.get(kind, 0))
-        self.wait_labels.append(label_code)
+    def wait_start(self, i: int) -> float:
+        return self.ends[i - 1] if i else self.wait_origin
 
-    def close_wait(self, end: float) -> None:
-        if self.wait_ends and self.wait_ends[-1] == _OPEN:
-            self.wait_ends[-1] = end
+    def wait_end(self, i: int) -> float:
+        if i < len(self.starts):
+            return self.starts[i]
+        return _OPEN if self.ended is None else self.ended
 
 
 class TimelineModel:
@@ -98,6 +101,7 @@ class TimelineModel:
         self._labels = _Interned()
         self._lines = _Interned()
         self._chain_lines: dict[tuple[Frame, ...], int] = {}  # await chain -> line code
+        self._wait_codes: dict[tuple[str, str], int] = {}  # (kind, label) -> wait code
         self._max = max_slices
         self._colours = colours
         self._runs_only = runs_only
@@ -105,59 +109,90 @@ class TimelineModel:
         self.start = 0.0
         self.last = 0.0
 
+    def listen_to(self, log) -> None:
+        """Fold what ``log`` emits: each kind goes straight to its handler."""
+        for kind, handler in self._handlers.items():
+            log.subscribe(handler.__get__(self), kinds=(kind,))
+
     def apply(self, event: Event) -> None:
-        kind = type(event)
-        if kind is TaskStep:
-            lane = self._lanes.get(event.task)
-            if lane is None:
-                return
-            lane.close_wait(event.started)
-            lane.starts.append(event.started)
-            lane.ends.append(event.t)
-            # Looked up by the whole await chain: finding the user's frame in it
-            # and interning that, for every step, cost the most here.
-            frames = event.frames
-            if frames:
-                line = self._chain_lines.get(frames)
-                if line is None:
-                    line = self._chain_line(frames)
-            else:
-                line = -1
-            lane.line_codes.append(line)
-            if event.waiting != "done":
-                lane.open_wait(event.t, event.waiting, self._labels.code(event.awaiting))
-                lane.state = event.waiting
-            if len(lane.starts) > self._max:
-                self._trim(lane)
-            if event.t > self.last:
-                self.last = event.t
-        elif kind is TaskCreated:
-            if self._runs_only and event.run is None:
-                return
-            if not self._lanes:
-                self.start = event.t
-            lane = Lane(event.task, event.name, len(self._lanes) % self._colours, event.t)
-            lane.open_wait(event.t, "ready", self._labels.code("start"))
-            lane.complete_from = event.t
-            self._lanes[event.task] = lane
-            self.last = max(self.last, event.t)
-        elif kind is TaskEnded:
-            lane = self._lanes.get(event.task)
-            if lane is None:
-                return
-            lane.ended = event.t
-            lane.state = event.state
-            lane.close_wait(event.t)
-            self._ended.append(event.task)
-            while len(self._lanes) > self._max_lanes and self._ended:
-                self._lanes.pop(self._ended.popleft(), None)
-        elif kind is TaskRenamed:
-            lane = self._lanes.get(event.task)
-            if lane is not None:
-                lane.name = event.name
-        else:
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    def _step(self, event: TaskStep) -> None:
+        lane = self._lanes.get(event.task)
+        if lane is None:
             return
+        t = event.t
+        lane.starts.append(event.started)
+        lane.ends.append(t)
+        # Looked up by the whole await chain: finding the user's frame in it
+        # and interning that, for every step, cost the most here.
+        frames = event.frames
+        if frames:
+            line = self._chain_lines.get(frames)
+            if line is None:
+                line = self._chain_line(frames)
+        else:
+            line = -1
+        lane.line_codes.append(line)
+        waiting = event.waiting
+        if waiting != "done":
+            what = (waiting, event.awaiting)
+            code = self._wait_codes.get(what)
+            if code is None:
+                code = self._wait_code(what)
+            lane.wait_codes.append(code)
+            lane.state = waiting
+        if len(lane.starts) > self._max:
+            self._trim(lane)
+        if t > self.last:
+            self.last = t
         self.version += 1
+
+    def _created(self, event: TaskCreated) -> None:
+        if self._runs_only and event.run is None:
+            return
+        if not self._lanes:
+            self.start = event.t
+        lane = Lane(event.task, event.name, len(self._lanes) % self._colours, event.t)
+        lane.wait_codes.append(self._wait_code(("ready", "start")))
+        lane.wait_origin = lane.complete_from = event.t
+        self._lanes[event.task] = lane
+        self.last = max(self.last, event.t)
+        self.version += 1
+
+    def _ended(self, event: TaskEnded) -> None:
+        lane = self._lanes.get(event.task)
+        if lane is None:
+            return
+        lane.ended = event.t  # which also ends its last wait, if it had one
+        lane.state = event.state
+        self._ended.append(event.task)
+        while len(self._lanes) > self._max_lanes and self._ended:
+            self._lanes.pop(self._ended.popleft(), None)
+        self.version += 1
+
+    def _renamed(self, event: TaskRenamed) -> None:
+        lane = self._lanes.get(event.task)
+        if lane is not None:
+            lane.name = event.name
+            self.version += 1
+
+    _handlers = {
+        TaskCreated: _created,
+        TaskStep: _step,
+        TaskEnded: _ended,
+        TaskRenamed: _renamed,
+    }
+
+    def _wait_code(self, what: tuple[str, str]) -> int:
+        kind, label = what
+        code = self._labels.code(label) * len(WAIT_KINDS) + _KIND_CODE.get(kind, 0)
+        if len(self._wait_codes) > 10_000:  # labels that never repeat: start afresh
+            self._wait_codes.clear()
+        self._wait_codes[what] = code
+        return code
 
     def _chain_line(self, frames: tuple[Frame, ...]) -> int:
         frame = user_frame(frames)
@@ -169,17 +204,12 @@ class TimelineModel:
 
     def _trim(self, lane: Lane) -> None:
         half = len(lane.starts) // 2
-        cut = lane.starts[half]
+        lane.wait_origin = lane.ends[half - 1]
+        lane.complete_from = lane.starts[half]
         lane.starts = lane.starts[half:]
         lane.ends = lane.ends[half:]
         lane.line_codes = lane.line_codes[half:]
-        keep = bisect_left(lane.wait_starts, cut)
-        keep = max(0, keep - 1)
-        lane.wait_starts = lane.wait_starts[keep:]
-        lane.wait_ends = lane.wait_ends[keep:]
-        lane.wait_kinds = lane.wait_kinds[keep:]
-        lane.wait_labels = lane.wait_labels[keep:]
-        lane.complete_from = cut
+        lane.wait_codes = lane.wait_codes[half:]
 
     # -- queries ---------------------------------------------------------------------
     def lanes(self) -> list[Lane]:
@@ -194,24 +224,21 @@ class TimelineModel:
 
     def waits_between(self, lane: Lane, t0: float, t1: float) -> list[Wait]:
         """Waits of ``lane`` that overlap [t0, t1]; an open wait has ``end`` None."""
-        waits = []
-        last = bisect_right(lane.wait_starts, t1)
-        for i in range(last - 1, -1, -1):
-            end = lane.wait_ends[i]
-            if end < t0:
-                # Waits do not overlap each other, so nothing earlier can reach t0.
-                break
-            waits.append(self._wait(lane, i))
-        waits.reverse()
-        return waits
+        if lane.wait_origin > t1:
+            return []
+        # Wait i ends where slice i starts, and starts where slice i - 1 ends.
+        first = bisect_left(lane.starts, t0)
+        last = min(bisect_right(lane.ends, t1), len(lane.wait_codes) - 1)
+        return [self._wait(lane, i) for i in range(first, last + 1) if lane.wait_end(i) >= t0]
 
     def _wait(self, lane: Lane, i: int) -> Wait:
-        end = lane.wait_ends[i]
+        end = lane.wait_end(i)
+        label_code, kind_code = divmod(lane.wait_codes[i], len(WAIT_KINDS))
         return Wait(
-            lane.wait_starts[i],
+            lane.wait_start(i),
             None if end == _OPEN else end,
-            WAIT_KINDS[lane.wait_kinds[i]],
-            self._labels.values[lane.wait_labels[i]],
+            WAIT_KINDS[kind_code],
+            self._labels.values[label_code],
         )
 
     def slice_at(
@@ -235,10 +262,10 @@ class TimelineModel:
 
     def wait_at(self, task_id: int, t: float) -> Wait | None:
         lane = self._lanes.get(task_id)
-        if lane is None:
+        if lane is None or t < lane.wait_origin or not lane.wait_codes:
             return None
-        i = bisect_right(lane.wait_starts, t) - 1
-        if i >= 0 and t <= lane.wait_ends[i]:
+        i = min(bisect_right(lane.ends, t), len(lane.wait_codes) - 1)
+        if t <= lane.wait_end(i):
             return self._wait(lane, i)
         return None
 
@@ -247,6 +274,7 @@ class TimelineModel:
         self._ended.clear()
         self._labels = _Interned()
         self._lines = _Interned()
-        self._chain_lines.clear()  # its codes index the table just replaced
+        self._chain_lines.clear()  # their codes index the tables just replaced
+        self._wait_codes.clear()
         self.start = self.last = 0.0
         self.version += 1
