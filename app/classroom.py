@@ -7,9 +7,11 @@ a room; the choices (theme, presentation, input overlay) are remembered.
 
 from __future__ import annotations
 
+from functools import partial
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app import APP_NAME, __version__, view_prefs
 from widgets import theme
@@ -35,8 +37,12 @@ class Classroom:
             window.add_dock("Await graph", self.graph, bottom, "graph_dock"),
         ]
         console_dock = window.console.parentWidget()
-        for dock in docks:
+        # A dock tabbed behind another still counts as visible to Qt (it is moved off
+        # screen), so the panels follow their docks' own word on being seen.
+        self._on_screen: set[QWidget] = set()
+        for dock, view in zip(docks, (self.narration, self.timeline, self.graph), strict=True):
             window.tabifyDockWidget(console_dock, dock)
+            dock.visibilityChanged.connect(partial(self._seen, view))
         console_dock.raise_()
 
         self.speed = SpeedControl()
@@ -170,11 +176,19 @@ class Classroom:
         self.about_box = box
 
     # -- frame tick ----------------------------------------------------------------
+    def _seen(self, view: QWidget, on_screen: bool) -> None:
+        if on_screen:
+            self._on_screen.add(view)
+        else:
+            self._on_screen.discard(view)
+        if view is self.narration:
+            self.narration.set_on_screen(on_screen)
+
     def tick(self) -> None:
         self.narration.refresh()
-        if self.timeline.isVisible():
+        if self.timeline in self._on_screen:
             self.timeline.refresh()
-        if self.graph.isVisible():
+        if self.graph in self._on_screen:
             self.graph.refresh()
         if not self.speed.view().isVisible():
             self.speed.show_speed(self.controller.clock.speed)

@@ -9,6 +9,7 @@ Every event carries ``t``, the loop-clock time (seconds) at which it happened.
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -352,6 +353,23 @@ class EventLog:
             else:
                 for listener in self._routes[type(event)]:
                     listener(event)
+
+    @property
+    def delivered(self) -> int:
+        """How many events listeners have been handed (all emitted, less those a
+        hold still queues): where a listener that stopped listening left off."""
+        return self._emitted - len(self._pending)
+
+    def replay(self, start: int, stop: int) -> tuple[int, list[Event]]:
+        """Events ``start``..``stop - 1`` (numbered from the first emitted) that the
+        ring still holds, and how many of those it has already dropped."""
+        first = self._emitted - len(self._ring)  # the number of the ring's oldest
+        lost = max(0, min(stop, first) - start)
+        start = max(start, first)
+        if start >= stop:
+            return lost, []
+        items = itertools.islice(self._ring, start - first, stop - first)
+        return lost, [_decoded(item) for item in items]
 
     def _deliver_pending(self) -> None:
         pending = self._pending

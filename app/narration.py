@@ -30,6 +30,7 @@ from app.events import (
 from app.introspect import user_frame
 
 _STEP, _FIRED = KIND_NUMBERS[TaskStep], KIND_NUMBERS[TimerFired]
+_NOTE = -1  # a record of the narrator's own: (seq, text, None, _NOTE, t)
 
 # The event types a narrator listens to (the controller routes only these).
 EVENTS = (
@@ -72,11 +73,63 @@ class Narrator:
         self._callbacks: dict[int, str] = {}  # timer id -> callback label
         self._runs_only = runs_only
         self._seq = 0
+        self._log = None
+        self._unsubscribes: list = []
+        # While nobody reads the lines (the panel is hidden), the log's events are
+        # left in its ring, and this is how many it had delivered when that began.
+        self._resting_from: int | None = None
 
     def listen_to(self, log) -> None:
         """Fold what ``log`` emits: each kind goes straight to its handler."""
-        for kind, handler in self._handlers.items():
+        self._log = log
+        self._unsubscribes = [
             log.subscribe(handler.__get__(self), kinds=(kind,))
+            for kind, handler in self._handlers.items()
+        ]
+
+    # -- resting while nobody reads ------------------------------------------------
+    # A timer wake-up costs this model about a fifteenth of the loop's whole work
+    # for it; with the Narration panel hidden nobody reads the lines, so it stops
+    # listening and reads what it missed from the log's ring when next asked.
+    @property
+    def resting(self) -> bool:
+        return self._resting_from is not None
+
+    def rest(self) -> None:
+        """Stop folding events as they come; the next read catches up."""
+        if self._log is None or self._resting_from is not None:
+            return
+        for unsubscribe in self._unsubscribes:
+            unsubscribe()
+        self._unsubscribes = []
+        self._resting_from = self._log.delivered
+
+    def wake(self, names: dict[int, str] | None = None) -> None:
+        """Catch up and fold events as they come again. ``names`` (task id -> name)
+        names tasks whose creation the ring has already dropped, if it has."""
+        if self._resting_from is None:
+            return
+        self._catch_up(names)
+        self._resting_from = None
+        self.listen_to(self._log)
+
+    def _catch_up(self, names: dict[int, str] | None = None) -> None:
+        if self._resting_from is None:
+            return
+        end = self._log.delivered
+        lost, events = self._log.replay(self._resting_from, end)
+        self._resting_from = end
+        if lost:
+            for task, name in (names or {}).items():
+                self._names.setdefault(task, name)
+            t = events[0].t if events else 0.0
+            self._seq += 1
+            text = f"… {lost:,} events went by unnarrated (the Narration panel was hidden)"
+            self._records.append((self._seq, text, None, _NOTE, t))
+        for event in events:
+            handler = self._handlers.get(type(event))
+            if handler is not None:
+                handler(self, event)
 
     def apply(self, event: Event) -> None:
         handler = self._handlers.get(type(event))
@@ -168,6 +221,8 @@ class Narrator:
     @staticmethod
     def _line(record: tuple) -> Line:
         seq, name, extra, number = record[:4]
+        if number == _NOTE:
+            return Line(seq, record[4], name, "session")
         event = rebuilt(number, record[4:])
         kind = type(event)
         t = event.t
@@ -221,10 +276,12 @@ class Narrator:
         return Line(seq, t, event.text, "session")
 
     def __len__(self) -> int:
+        self._catch_up()
         return len(self._records)
 
     def lines(self, start: int = 0, stop: int | None = None) -> list[Line]:
         """Lines ``start``..``stop`` of those held (formatted now, only these)."""
+        self._catch_up()
         records = list(self._records)[start:stop]
         return [self._line(r) for r in records]
 
@@ -233,11 +290,13 @@ class Narrator:
 
     @property
     def last_seq(self) -> int:
+        self._catch_up()
         return self._seq
 
     @property
     def version(self) -> int:
         """Changes whenever the lines do (a clear moves it on too)."""
+        self._catch_up()
         return self._seq
 
     def clear(self) -> None:
@@ -246,3 +305,5 @@ class Narrator:
         self._sleepers.clear()
         self._callbacks.clear()
         self._seq += 1
+        if self._resting_from is not None:  # what came before the clear is forgotten
+            self._resting_from = self._log.delivered

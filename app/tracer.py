@@ -197,7 +197,7 @@ class Tracer:
         unannounced = self._unannounced
         sleeps_get = self.scheduler._sleeps.get  # the timer behind a sleep's future
         threshold = self.block_threshold
-        ran = emitted = 0
+        ran = 0
         # Listeners get this batch's events after it (see EventLog).
         with log.hold:
             if self._unannounced:  # tasks created outside a step, e.g. by the controller
@@ -282,7 +282,7 @@ class Tracer:
                         # asks ``live_frames`` instead. The commonest step of all, so
                         # the record is built and delivered without calls in between.
                         frames = ()
-                        emitted += 1
+                        log._emitted += 1  # counted at once: a resting reader replays by count
                         append(pack(end, task_id, wall, rate))
                         if listeners:
                             started = end - wall * rate
@@ -324,7 +324,6 @@ class Tracer:
                         break
             finally:
                 self.step_started_wall = None
-                log._emitted += emitted
         return ran
 
     def _first_step(self, task: asyncio.Task, info: TaskInfo, now: float) -> None:

@@ -377,3 +377,42 @@ def test_about_box_is_not_modal_and_names_the_version(qtbot, window):
     assert __version__ in box.text()
     assert not box.isModal()
     box.close()
+
+
+def _click_tab(qtbot, window, title: str) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QTabBar
+
+    for bar in window.findChildren(QTabBar):
+        for index in range(bar.count()):
+            if bar.tabText(index) == title:
+                qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+                return
+    raise AssertionError(f"no {title!r} tab")
+
+
+def test_the_narrator_rests_while_its_tab_is_hidden_and_catches_up_when_shown(qtbot, window):
+    c = window.controller
+    view = window.classroom.narration
+
+    def listening() -> bool:
+        return any(getattr(f, "__self__", None) is c.narration for f, _ in c.events._subscriptions)
+
+    assert c.narration.resting and not listening()  # its tab is behind the console's
+    window.run_demo("countdown")
+    qtbot.waitUntil(lambda: c.tasks.by_name("task3") is not None, timeout=3000)
+    qtbot.waitUntil(lambda: c.tasks.by_name("task3").state == "sleep", timeout=3000)
+    assert not listening()
+    _click_tab(qtbot, window, "Narration")
+    qtbot.waitUntil(lambda: not c.narration.resting, timeout=3000)
+    assert listening()
+    window.tick()
+    texts = [line.text for line in c.narration.lines()]
+    assert "main created task3 (countdown): ready to start" in texts
+    assert any(text.startswith("task3 awaits sleep(2)") for text in texts)
+    assert view._count == len(texts)  # the panel shows what it caught up on
+    _click_tab(qtbot, window, "Console")
+    qtbot.waitUntil(lambda: c.narration.resting, timeout=3000)
+    assert not listening()
+    window.tick()  # a hidden panel leaves its narrator resting
+    assert c.narration.resting

@@ -31,6 +31,10 @@ class NarrationView(QAbstractScrollArea):
         )
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
+        # Off screen until its dock says otherwise (a tab behind the console, say):
+        # nobody reads the lines meanwhile, so the narrator rests.
+        self._on_screen = False
+        narrator.rest()
 
     @property
     def row_height(self) -> int:
@@ -43,7 +47,19 @@ class NarrationView(QAbstractScrollArea):
         bar = self.verticalScrollBar()
         self._follow = value >= bar.maximum() - self.row_height
 
+    def set_on_screen(self, on_screen: bool) -> None:
+        """Follow the dock: Qt keeps a tab behind another "visible", off screen."""
+        self._on_screen = on_screen
+        if on_screen:
+            self.narrator.wake({row.id: row.name for row in self.tasks.rows()})
+            self._version = -1
+            self.refresh()
+        else:
+            self.narrator.rest()
+
     def refresh(self) -> None:
+        if not self._on_screen:
+            return  # its narrator rests meanwhile; asking for its lines would catch up
         if self.narrator.version == self._version:
             return
         self._version = self.narrator.version

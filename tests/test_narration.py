@@ -1,0 +1,125 @@
+"""The narrator rests while nobody reads it and catches up from the log's ring."""
+
+import asyncio
+
+from app.events import EventLog, TaskCreated, TaskEnded, TaskStep
+from app.narration import Narrator
+
+
+async def _story() -> None:
+    loop = asyncio.get_running_loop()
+
+    async def napper(n: int) -> int:
+        for _ in range(n):
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0)  # a bare yield: packed in the ring, not a tuple
+        return n
+
+    async def sleeper() -> None:
+        await asyncio.sleep(60)
+
+    def callback() -> None:
+        pass
+
+    doomed = asyncio.create_task(sleeper(), name="doomed")
+    loop.call_later(0.05, callback)
+    results = await asyncio.gather(*(napper(n) for n in range(1, 4)))
+    doomed.cancel()
+    await asyncio.sleep(0)
+    assert results == [1, 2, 3]
+
+
+def _narrators(log: EventLog) -> tuple[Narrator, Narrator]:
+    live, resting = Narrator(runs_only=False), Narrator(runs_only=False)
+    live.listen_to(log)
+    resting.listen_to(log)
+    resting.rest()
+    return live, resting
+
+
+def test_a_resting_narrator_reads_back_what_a_listening_one_heard(headless):
+    live, resting = _narrators(headless.events)
+    headless.run_until_complete(_story())
+    assert resting.resting
+    texts = live.texts()
+    assert len(texts) > 25
+    assert any("yielded to the loop" in text for text in texts)
+    assert any("timer fired: " in text and "runs next" in text for text in texts)
+    assert any("was cancelled" in text for text in texts)
+    assert resting.texts() == texts
+    assert resting.resting  # reading catches up without listening again
+    assert [line.seq for line in resting.lines()] == [line.seq for line in live.lines()]
+
+
+def test_resting_and_waking_between_runs_misses_nothing(headless):
+    live, narrator = _narrators(headless.events)
+    narrator.wake()
+    headless.run_until_complete(_story())
+    narrator.rest()
+    headless.run_until_complete(_story())
+    narrator.wake()
+    assert not narrator.resting
+    headless.run_until_complete(_story())
+    assert narrator.texts() == live.texts()
+    assert len(live.texts()) > 75
+    # A clear while resting forgets what came before it, as a listening one does.
+    narrator.rest()
+    headless.run_until_complete(_story())
+    live.clear()
+    narrator.clear()
+    headless.run_until_complete(_story())
+    assert narrator.texts() == live.texts()
+    assert live.texts() and narrator.version == narrator.last_seq
+
+
+def test_a_narrator_resting_past_the_ring_says_so_and_names_tasks_it_was_told():
+    log = EventLog(capacity=10)
+    narrator = Narrator(runs_only=False)
+    narrator.listen_to(log)
+    narrator.rest()
+    for task in range(1, 21):
+        log.emit(TaskCreated(task, task, f"t{task}", None, "work", ()))
+    for task in range(1, 21):  # only the last ten survive in the ring
+        log.emit(TaskStep(30 + task, task, 30, 0.1, "future", "a future", None, ()))
+    narrator.wake({task: f"t{task}" for task in range(1, 21)})
+    texts = narrator.texts()
+    assert texts[0] == "… 30 events went by unnarrated (the Narration panel was hidden)"
+    assert texts[1:] == [f"t{task} awaits a future" for task in range(11, 21)]
+    log.emit(TaskEnded(60, 20, "done", "None", None, None))
+    assert narrator.texts()[-1] == "t20 finished and returned None"
+
+
+def test_replay_counts_what_the_ring_dropped():
+    log = EventLog(capacity=4)
+    heard = []
+    log.subscribe(heard.append)
+    for task in range(10):
+        log.emit(TaskCreated(task, task, f"t{task}", None, "work", ()))
+    assert log.delivered == 10
+    lost, events = log.replay(3, 8)
+    assert lost == 3 and [e.task for e in events] == [6, 7]
+    assert log.replay(8, 8) == (0, [])
+    assert log.replay(0, 3) == (3, [])
+    with log.hold:
+        log.emit(TaskCreated(10, 10, "t10", None, "work", ()))
+        assert log.delivered == 10  # held back from listeners: not delivered yet
+    assert log.delivered == 11 and len(heard) == 11
+
+
+def test_reading_a_resting_narrator_from_inside_a_step_matches_a_listening_one(headless):
+    live, resting = _narrators(headless.events)
+    seen = []
+
+    async def reader() -> None:
+        for _ in range(3):
+            await asyncio.sleep(0)  # bare yields: the tracer packs them mid-batch
+            # Inside a step the log holds this batch's events back from listeners.
+            seen.append((resting.texts(), live.texts()))
+
+    async def both() -> None:
+        await asyncio.gather(reader(), reader())
+
+    headless.run_until_complete(both())
+    assert len(seen) == 6
+    for read, heard in seen:
+        assert read == heard
