@@ -75,7 +75,10 @@ class AwaitGraph:
     def apply(self, event: Event) -> None:
         """Call before the task model sees ``event``, while awaiters still point at it."""
         if type(event) is TaskStep:
-            self._waits(event.task, event.targets)
+            targets = event.targets
+            # Most steps wait on no task, by a task that waited on none before.
+            if targets or event.task in self._waiting_for:
+                self._waits(event.task, targets)
             return
         if type(event) is not TaskEnded:
             return
