@@ -95,7 +95,7 @@ def _p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98]
 
 
-def bench_timers(rounds: int = 3) -> None:
+def bench_timers(rounds: int = 5) -> None:
     from app.controller import Controller
     from app.main_window import MainWindow
     from app.run import Target
