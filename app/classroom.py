@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QWidget
 
@@ -43,6 +43,8 @@ class Classroom:
         for dock, view in zip(docks, (self.narration, self.timeline, self.graph), strict=True):
             window.tabifyDockWidget(console_dock, dock)
             dock.visibilityChanged.connect(partial(self._seen, view))
+            # Floated out from behind another tab it shows without saying so.
+            dock.topLevelChanged.connect(partial(self._look_again, view))
         console_dock.raise_()
 
         self.speed = SpeedControl()
@@ -183,6 +185,10 @@ class Classroom:
             self._on_screen.discard(view)
         if view is self.narration:
             self.narration.set_on_screen(on_screen)
+
+    def _look_again(self, view: QWidget, _floating: bool) -> None:
+        # Once the dock has its new place (the change is still under way now).
+        QTimer.singleShot(0, lambda: self._seen(view, not view.visibleRegion().isEmpty()))
 
     def tick(self) -> None:
         self.narration.refresh()

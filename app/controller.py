@@ -38,6 +38,7 @@ class Controller:
         self.tasks = TaskModel(runs_only=True)
         self.console = ConsoleModel()
         self.narration = Narrator()
+        self.narration.known_names = lambda: {row.id: row.name for row in self.tasks.rows()}
         self.timeline = TimelineModel()
         self.graph = AwaitGraph(self.tasks)
         self._subscribe_models()

@@ -310,6 +310,7 @@ class EventLog:
         self._subscriptions: list[tuple[Listener, frozenset[type] | None]] = []
         self._routes = _Routes(self._subscriptions)
         self._emitted = 0
+        self._cleared_at = 0
         self._holding = 0
         self._pending: list[Event] = []
         self.hold = _Hold(self)
@@ -340,7 +341,7 @@ class EventLog:
     @property
     def dropped(self) -> int:
         """Events that fell off the ring (listeners still saw them)."""
-        return max(0, self._emitted - (self._ring.maxlen or 0))
+        return max(0, self._emitted - self._cleared_at - (self._ring.maxlen or 0))
 
     def emit(self, event: Event) -> None:
         # Called for most task steps: kept to a count, an append and the listeners.
@@ -350,6 +351,9 @@ class EventLog:
         if self._subscriptions:
             if self._holding:
                 self._pending.append(event)
+            elif self._pending:  # left over when a listener raised: this goes after them
+                self._pending.append(event)
+                self._deliver_pending()
             else:
                 for listener in self._routes[type(event)]:
                     listener(event)
@@ -407,4 +411,5 @@ class EventLog:
 
     def clear(self) -> None:
         self._ring.clear()
-        self._emitted = 0
+        # Numbers keep rising, so a listener catching up by number sees the gap.
+        self._cleared_at = self._emitted

@@ -9,6 +9,7 @@ thousands of events a second and only a screenful is ever read.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.events import (
@@ -78,6 +79,9 @@ class Narrator:
         # While nobody reads the lines (the panel is hidden), the log's events are
         # left in its ring, and this is how many it had delivered when that began.
         self._resting_from: int | None = None
+        # Names of the tasks a run has (task id -> name), for catching up after the
+        # ring dropped the events that created them; the controller provides it.
+        self.known_names: Callable[[], dict[int, str]] | None = None
 
     def listen_to(self, log) -> None:
         """Fold what ``log`` emits: each kind goes straight to its handler."""
@@ -104,32 +108,37 @@ class Narrator:
         self._unsubscribes = []
         self._resting_from = self._log.delivered
 
-    def wake(self, names: dict[int, str] | None = None) -> None:
-        """Catch up and fold events as they come again. ``names`` (task id -> name)
-        names tasks whose creation the ring has already dropped, if it has."""
+    def wake(self) -> None:
+        """Catch up and fold events as they come again."""
         if self._resting_from is None:
             return
-        self._catch_up(names)
+        self._catch_up()
         self._resting_from = None
         self.listen_to(self._log)
 
-    def _catch_up(self, names: dict[int, str] | None = None) -> None:
+    def _catch_up(self) -> None:
         if self._resting_from is None:
             return
         end = self._log.delivered
         lost, events = self._log.replay(self._resting_from, end)
         self._resting_from = end
         if lost:
-            for task, name in (names or {}).items():
-                self._names.setdefault(task, name)
-            t = events[0].t if events else 0.0
+            if self.known_names is not None:
+                for task, name in self.known_names().items():
+                    self._names.setdefault(task, name)
             self._seq += 1
-            text = f"… {lost:,} events went by unnarrated (the Narration panel was hidden)"
-            self._records.append((self._seq, text, None, _NOTE, t))
+            events_text = "1 event" if lost == 1 else f"{lost:,} events"
+            text = f"… {events_text} went by unnarrated (the Narration panel was hidden)"
+            note = (self._seq, text, None, _NOTE, events[0].t if events else 0.0)
+            self._records.append(note)
         for event in events:
             handler = self._handlers.get(type(event))
             if handler is not None:
                 handler(self, event)
+        if lost and self._records[0] is not note:
+            # More lines followed than are kept: the note stays on top, before them.
+            self._records.popleft()
+            self._records.appendleft(note)
 
     def apply(self, event: Event) -> None:
         handler = self._handlers.get(type(event))

@@ -416,3 +416,9 @@ def test_the_narrator_rests_while_its_tab_is_hidden_and_catches_up_when_shown(qt
     assert not listening()
     window.tick()  # a hidden panel leaves its narrator resting
     assert c.narration.resting
+    # Floated out from behind the console's tab it shows, though Qt does not say so.
+    dock = view.parentWidget()
+    dock.setFloating(True)
+    qtbot.waitUntil(lambda: not c.narration.resting, timeout=3000)
+    dock.setFloating(False)
+    qtbot.waitUntil(lambda: c.narration.resting, timeout=3000)

@@ -105,6 +105,16 @@ def test_a_listener_that_raises_does_not_stop_later_deliveries():
     assert seen == ["kept", "later"]
     log.emit(Output(0.0, None, "outside", "stdout"))
     assert seen[-1] == "outside"
+    # Left over after a raise, outside any hold: what comes next waits its turn.
+    try:
+        with log.hold:
+            log.emit(Output(0.0, None, "bad", "stdout"))
+            log.emit(Output(0.0, None, "first", "stdout"))
+    except ValueError:
+        pass
+    log.emit(Output(0.0, None, "second", "stdout"))
+    assert seen[-2:] == ["first", "second"]
+    assert log.delivered == 7
 
 
 def test_a_listener_hears_only_the_kinds_it_names_in_subscription_order():

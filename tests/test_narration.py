@@ -81,7 +81,9 @@ def test_a_narrator_resting_past_the_ring_says_so_and_names_tasks_it_was_told():
         log.emit(TaskCreated(task, task, f"t{task}", None, "work", ()))
     for task in range(1, 21):  # only the last ten survive in the ring
         log.emit(TaskStep(30 + task, task, 30, 0.1, "future", "a future", None, ()))
-    narrator.wake({task: f"t{task}" for task in range(1, 21)})
+    narrator.known_names = lambda: {task: f"t{task}" for task in range(1, 21)}
+    assert len(narrator) == 11  # a read catches up as a wake does
+    narrator.wake()
     texts = narrator.texts()
     assert texts[0] == "… 30 events went by unnarrated (the Narration panel was hidden)"
     assert texts[1:] == [f"t{task} awaits a future" for task in range(11, 21)]
@@ -123,3 +125,19 @@ def test_reading_a_resting_narrator_from_inside_a_step_matches_a_listening_one(h
     assert len(seen) == 6
     for read, heard in seen:
         assert read == heard
+
+
+def test_a_cleared_ring_and_a_long_rest_leave_a_note_on_top():
+    log = EventLog()
+    narrator = Narrator(runs_only=False, capacity=5)
+    narrator.listen_to(log)
+    log.emit(TaskCreated(0.0, 1, "t1", None, "work", ()))
+    narrator.rest()
+    log.emit(TaskStep(1.0, 1, 0.5, 0.1, "future", "a future", None, ()))
+    log.clear()  # what the resting narrator had not read yet goes with the ring
+    for n in range(8):
+        log.emit(TaskStep(2.0 + n, 1, 1.5 + n, 0.1, "future", f"future {n}", None, ()))
+    texts = narrator.texts()
+    assert texts[0] == "… 1 event went by unnarrated (the Narration panel was hidden)"
+    assert texts[1:] == [f"t1 awaits future {n}" for n in range(4, 8)]
+    assert log.dropped == 0 and len(log) == 8

@@ -51,7 +51,7 @@ class NarrationView(QAbstractScrollArea):
         """Follow the dock: Qt keeps a tab behind another "visible", off screen."""
         self._on_screen = on_screen
         if on_screen:
-            self.narrator.wake({row.id: row.name for row in self.tasks.rows()})
+            self.narrator.wake()
             self._version = -1
             self.refresh()
         else:
