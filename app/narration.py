@@ -82,6 +82,7 @@ class Narrator:
         # Names of the tasks a run has (task id -> name), for catching up after the
         # ring dropped the events that created them; the controller provides it.
         self.known_names: Callable[[], dict[int, str]] | None = None
+        self._shown: dict[int, Line] = {}  # seq -> its line, formatted when last asked
 
     def listen_to(self, log) -> None:
         """Fold what ``log`` emits: each kind goes straight to its handler."""
@@ -289,10 +290,25 @@ class Narrator:
         return len(self._records)
 
     def lines(self, start: int = 0, stop: int | None = None) -> list[Line]:
-        """Lines ``start``..``stop`` of those held (formatted now, only these)."""
+        """Lines ``start``..``stop`` of those held (only these are formatted)."""
         self._catch_up()
-        records = list(self._records)[start:stop]
-        return [self._line(r) for r in records]
+        records = self._records
+        start, stop, _ = slice(start, stop).indices(len(records))
+        # A panel asks for the same screenful on every frame: indexing a deque near
+        # its end is quick, and a line already formatted is kept until it scrolls off.
+        shown = self._shown
+        lines = []
+        for i in range(start, stop):
+            record = records[i]
+            line = shown.get(record[0])
+            if line is None:
+                line = shown[record[0]] = self._line(record)
+            lines.append(line)
+        if len(shown) > 4 * max(1, stop - start):
+            keep = {line.seq for line in lines}
+            for seq in [seq for seq in shown if seq not in keep]:
+                del shown[seq]
+        return lines
 
     def texts(self) -> list[str]:
         return [line.text for line in self.lines()]
@@ -313,6 +329,7 @@ class Narrator:
         self._names.clear()
         self._sleepers.clear()
         self._callbacks.clear()
+        self._shown.clear()
         self._seq += 1
         if self._resting_from is not None:  # what came before the clear is forgotten
             self._resting_from = self._log.delivered

@@ -141,3 +141,30 @@ def test_a_cleared_ring_and_a_long_rest_leave_a_note_on_top():
     assert texts[0] == "… 1 event went by unnarrated (the Narration panel was hidden)"
     assert texts[1:] == [f"t1 awaits future {n}" for n in range(4, 8)]
     assert log.dropped == 0 and len(log) == 8
+
+
+def test_the_panel_shows_a_trickle_at_once_and_a_flood_a_few_times_a_second(qtbot):
+    from app.task_model import TaskModel
+    from widgets.narration_view import FLOOD_INTERVAL, NarrationView
+
+    log = EventLog()
+    narrator = Narrator(runs_only=False)
+    narrator.listen_to(log)
+    view = NarrationView(narrator, TaskModel())
+    qtbot.addWidget(view)
+    view.resize(420, 200)
+    view.show()
+    view.set_on_screen(True)
+    log.emit(TaskCreated(0.0, 1, "t1", None, "work", ()))
+    view.refresh()
+    assert view._version == narrator.version  # one new line: shown on this frame
+    log.emit(TaskStep(0.1, 1, 0.0, 0.1, "future", "a future", None, ()))
+    view.refresh()
+    assert view._version == narrator.version
+    for n in range(40):  # more than a screenful since the last look
+        log.emit(TaskStep(0.2 + n, 1, 0.1 + n, 0.1, "future", f"future {n}", None, ()))
+    view.refresh()
+    assert view._version != narrator.version  # this frame is left alone
+    qtbot.wait(round(FLOOD_INTERVAL * 1000) + 50)
+    view.refresh()
+    assert view._version == narrator.version and view._count == 42

@@ -6,6 +6,8 @@ just happened; earlier lines fade to the dim text colour.
 
 from __future__ import annotations
 
+from time import perf_counter
+
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
@@ -14,6 +16,7 @@ from app.narration import Narrator
 from app.task_model import TaskModel
 from widgets import theme
 
+FLOOD_INTERVAL = 0.2  # seconds between looks while lines pour in
 _KIND_COLOURS = {"end": "done", "warning": "failed", "clock": "ready", "timer": "sleep"}
 
 
@@ -34,6 +37,7 @@ class NarrationView(QAbstractScrollArea):
         # Off screen until its dock says otherwise (a tab behind the console, say):
         # nobody reads the lines meanwhile, so the narrator rests.
         self._on_screen = False
+        self._painted_at = 0.0
         narrator.rest()
 
     @property
@@ -60,9 +64,17 @@ class NarrationView(QAbstractScrollArea):
     def refresh(self) -> None:
         if not self._on_screen:
             return  # its narrator rests meanwhile; asking for its lines would catch up
-        if self.narrator.version == self._version:
+        version = self.narrator.version
+        if version == self._version:
             return
-        self._version = self.narrator.version
+        # A screenful of new lines every frame is more than anyone reads, and drawing
+        # it costs the loop milliseconds a frame: then a few looks a second will do.
+        now = perf_counter()
+        flooding = version - self._version > self.viewport().height() // self.row_height
+        if flooding and self._version >= 0 and now - self._painted_at < FLOOD_INTERVAL:
+            return
+        self._painted_at = now
+        self._version = version
         self._count = len(self.narrator)
         bar = self.verticalScrollBar()
         follow = self._follow
