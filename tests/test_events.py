@@ -64,12 +64,17 @@ def test_a_timer_batch_fires_every_due_timer_before_listeners_run():
     loop = HeadlessLoop(autojump=True)
     order = []
 
-    async def sleeper(i):
-        await asyncio.sleep(1)
+    # All due at one loop time: timers a hair apart may fall due in two batches when
+    # a slow moment (a garbage collection, say) spreads the steps that set them.
+    async def sleeper(i, when):
+        woken = loop.create_future()
+        loop.call_at(when, woken.set_result, None)
+        await woken
         order.append(("woke", i))
 
     async def main():
-        await asyncio.gather(*(sleeper(i) for i in range(5)))
+        when = loop.time() + 1
+        await asyncio.gather(*(sleeper(i, when) for i in range(5)))
 
     loop.events.subscribe(lambda e: order.append(type(e).__name__))
     try:
