@@ -16,11 +16,12 @@ from app.narration import Narrator
 from app.task_model import TaskModel
 from widgets import theme
 
-FLOOD_INTERVAL = 0.2  # seconds between looks while lines pour in
 _KIND_COLOURS = {"end": "done", "warning": "failed", "clock": "ready", "timer": "sleep"}
 
 
 class NarrationView(QAbstractScrollArea):
+    flood_interval = 0.2  # seconds between looks while lines pour in
+
     def __init__(self, narrator: Narrator, tasks: TaskModel, parent: QWidget | None = None):
         super().__init__(parent)
         self.narrator = narrator
@@ -71,7 +72,7 @@ class NarrationView(QAbstractScrollArea):
         # it costs the loop milliseconds a frame: then a few looks a second will do.
         now = perf_counter()
         flooding = version - self._version > self.viewport().height() // self.row_height
-        if flooding and self._version >= 0 and now - self._painted_at < FLOOD_INTERVAL:
+        if flooding and self._version >= 0 and now - self._painted_at < self.flood_interval:
             return
         self._painted_at = now
         self._version = version
