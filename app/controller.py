@@ -16,7 +16,7 @@ from collections.abc import Callable
 from app import await_graph, console_model, narration, task_model, timeline
 from app.await_graph import AwaitGraph
 from app.console_model import ConsoleModel
-from app.events import ClockChanged, Output, SessionEvent
+from app.events import ClockChanged, FoldsByKind, Output, SessionEvent
 from app.narration import Narrator
 from app.output import TaskStream
 from app.run import RerunError, Run, Target
@@ -64,9 +64,8 @@ class Controller:
             (narration.EVENTS, self.narration),
             (timeline.EVENTS, self.timeline),
         ):
-            listen_to = getattr(model, "listen_to", None)
-            if listen_to is not None:  # a handler of its own for each kind
-                listen_to(self.events)
+            if isinstance(model, FoldsByKind):  # a handler of its own for each kind
+                model.listen_to(self.events)
             else:
                 self.events.subscribe(model.apply, kinds=events)
 

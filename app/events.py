@@ -13,7 +13,7 @@ import itertools
 import struct
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 # A source location: (file name, line number, function qualname).
 Frame = tuple[str, int, str]
@@ -413,3 +413,23 @@ class EventLog:
         self._ring.clear()
         # Numbers keep rising, so a listener catching up by number sees the gap.
         self._cleared_at = self._emitted
+
+
+class FoldsByKind:
+    """A model that folds events with a handler per kind: ``_handlers`` maps each
+    kind it uses to a function of (model, event). Subscribed per kind, it is not
+    called at all for the others, and no handler tests which kind it was given."""
+
+    _handlers: ClassVar[dict[type, Callable[..., None]]] = {}
+
+    def listen_to(self, log: EventLog) -> list[Callable[[], None]]:
+        """Fold what ``log`` emits; returns the calls that stop it."""
+        return [
+            log.subscribe(handler.__get__(self), kinds=(kind,))
+            for kind, handler in self._handlers.items()
+        ]
+
+    def apply(self, event: Event) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(self, event)

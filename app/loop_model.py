@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from app.events import (
     PROCESS_POOL,
-    Event,
     ExecutorJob,
+    FoldsByKind,
     IoChannel,
     IoData,
     IoWatch,
@@ -150,7 +150,7 @@ class LagStats:
     worst: float
 
 
-class LoopModel:
+class LoopModel(FoldsByKind):
     def __init__(self, runs_only: bool = False, lag_window: float = LAG_WINDOW) -> None:
         # The GUI hides Coroscope's own timers (runs_only); tests see everything.
         self._runs_only = runs_only
@@ -176,19 +176,7 @@ class LoopModel:
         self.version = 0
         self.ready_version = 0
 
-    # -- folding events --------------------------------------------------------------
-    def listen_to(self, log) -> None:
-        """Fold what ``log`` emits: each kind of event this model uses goes
-        straight to its handler, and the rest never reach it."""
-        for kind, handler in self._handlers.items():
-            log.subscribe(handler.__get__(self), kinds=(kind,))
-
-    def apply(self, event: Event) -> None:
-        kind = type(event)
-        handler = self._handlers.get(kind)
-        if handler is not None:
-            handler(self, event)
-
+    # -- folding events (FoldsByKind: a handler per kind, in _handlers) -------------
     def _timer_scheduled(self, e: TimerScheduled) -> None:
         if self._runs_only and e.run is None:
             return

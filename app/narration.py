@@ -16,6 +16,7 @@ from app.events import (
     KIND_NUMBERS,
     ClockChanged,
     Event,
+    FoldsByKind,
     LoopBlocked,
     SessionEvent,
     TaskCreated,
@@ -63,7 +64,7 @@ def _where(frames) -> str:
     return f" at {frame[0].rsplit('/', 1)[-1]}:{frame[1]}" if frame else ""
 
 
-class Narrator:
+class Narrator(FoldsByKind):
     def __init__(self, capacity: int = 2000, runs_only: bool = True) -> None:
         # (seq, name, extra, kind number, *the event's fields): formatted into a Line
         # on demand. A plain tuple, which the garbage collector stops tracking; kept
@@ -84,13 +85,10 @@ class Narrator:
         self.known_names: Callable[[], dict[int, str]] | None = None
         self._shown: dict[int, Line] = {}  # seq -> its line, formatted when last asked
 
-    def listen_to(self, log) -> None:
-        """Fold what ``log`` emits: each kind goes straight to its handler."""
-        self._log = log
-        self._unsubscribes = [
-            log.subscribe(handler.__get__(self), kinds=(kind,))
-            for kind, handler in self._handlers.items()
-        ]
+    def listen_to(self, log) -> list:
+        self._log = log  # kept: resting and waking unsubscribe and subscribe again
+        self._unsubscribes = super().listen_to(log)
+        return self._unsubscribes
 
     # -- resting while nobody reads ------------------------------------------------
     # A timer wake-up costs this model about a fifteenth of the loop's whole work
@@ -133,18 +131,11 @@ class Narrator:
             note = (self._seq, text, None, _NOTE, events[0].t if events else 0.0)
             self._records.append(note)
         for event in events:
-            handler = self._handlers.get(type(event))
-            if handler is not None:
-                handler(self, event)
+            self.apply(event)
         if lost and self._records[0] is not note:
             # More lines followed than are kept: the note stays on top, before them.
             self._records.popleft()
             self._records.appendleft(note)
-
-    def apply(self, event: Event) -> None:
-        handler = self._handlers.get(type(event))
-        if handler is not None:
-            handler(self, event)
 
     # A timer wake-up brings a TimerScheduled, a TimerFired and a TaskStep, so
     # those three are kept to a few lookups and one record each: this model
@@ -315,14 +306,12 @@ class Narrator:
 
     @property
     def last_seq(self) -> int:
+        """The newest line's number: it changes whenever the lines do (a clear
+        moves it on too)."""
         self._catch_up()
         return self._seq
 
-    @property
-    def version(self) -> int:
-        """Changes whenever the lines do (a clear moves it on too)."""
-        self._catch_up()
-        return self._seq
+    version = last_seq  # what a view compares to know it must repaint
 
     def clear(self) -> None:
         self._records.clear()

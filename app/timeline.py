@@ -22,7 +22,14 @@ from bisect import bisect_left, bisect_right
 from collections import deque
 from dataclasses import dataclass, field
 
-from app.events import Event, Frame, TaskCreated, TaskEnded, TaskRenamed, TaskStep
+from app.events import (
+    FoldsByKind,
+    Frame,
+    TaskCreated,
+    TaskEnded,
+    TaskRenamed,
+    TaskStep,
+)
 from app.introspect import user_frame
 
 EVENTS = (TaskCreated, TaskStep, TaskEnded, TaskRenamed)
@@ -85,7 +92,7 @@ class Lane:
         return _OPEN if self.ended is None else self.ended
 
 
-class TimelineModel:
+class TimelineModel(FoldsByKind):
     def __init__(
         self,
         max_slices: int = 50_000,
@@ -108,16 +115,6 @@ class TimelineModel:
         self.version = 0
         self.start = 0.0
         self.last = 0.0
-
-    def listen_to(self, log) -> None:
-        """Fold what ``log`` emits: each kind goes straight to its handler."""
-        for kind, handler in self._handlers.items():
-            log.subscribe(handler.__get__(self), kinds=(kind,))
-
-    def apply(self, event: Event) -> None:
-        handler = self._handlers.get(type(event))
-        if handler is not None:
-            handler(self, event)
 
     def _step(self, event: TaskStep) -> None:
         lane = self._lanes.get(event.task)
