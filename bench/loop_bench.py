@@ -73,6 +73,11 @@ def bench_overhead(rounds: int = 7) -> None:
     detail = ", ".join(f"{name} {value:.3f}s" for name, value in best.items())
     ratio = best["traced"] / best["untraced"]
     report("tracing overhead (traced/untraced)", ratio, "<= 1.5x", ratio <= 1.5, detail)
+    # Each round's own ratio (its two sides run back to back) shows how much the
+    # machine moved while measuring.
+    paired = sorted(t / u for t, u in zip(times["traced"], times["untraced"], strict=True))
+    low, middle, high = paired[0], statistics.median(paired), paired[-1]
+    print(f"{'  context: rounds min/median/max':<34} {low:6.2f}x  {middle:.2f}x  {high:.2f}x")
     print(f"{'  context: traced / bare qasync':<34} {best['traced'] / best['qasync']:6.2f}x")
     print(f"{'  context: traced / plain asyncio':<34} {best['traced'] / best['asyncio']:6.2f}x")
 
