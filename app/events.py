@@ -226,6 +226,7 @@ Listener = Callable[[Event], None]
 # every 700 steps and cost a traced loop nearly as much as the tracing itself.
 _READY_STEP = struct.Struct("<dqdd")
 _unpack_ready_step = _READY_STEP.unpack
+_unpack_task_of_ready_step = struct.Struct("<q").unpack_from
 
 
 # Every other event is kept as a plain tuple, (its kind's number, *its fields):
@@ -243,11 +244,21 @@ def rebuilt(number: int, fields: tuple) -> Event:
     return _KINDS[number]._make(fields)
 
 
+def packed_step_task(item: bytes) -> int:
+    """The task of a bare-yield step kept packed (see ``EventLog.replay``)."""
+    return _unpack_task_of_ready_step(item, 8)[0]
+
+
+def unpacked(item: bytes) -> TaskStep:
+    """A bare-yield step kept packed, as the event listeners heard."""
+    t, task, wall, rate = _unpack_ready_step(item)
+    return TaskStep(t, task, t - wall * rate, wall, "ready", "", None, ())
+
+
 def _decoded(item: tuple | bytes) -> Event:
     kind = type(item)
     if kind is bytes:
-        t, task, wall, rate = _unpack_ready_step(item)
-        return TaskStep(t, task, t - wall * rate, wall, "ready", "", None, ())
+        return unpacked(item)
     if kind is tuple:
         return rebuilt(item[0], item[1:])
     return item  # a kind of event this module does not define
@@ -364,15 +375,23 @@ class EventLog:
         hold still queues): where a listener that stopped listening left off."""
         return self._emitted - len(self._pending)
 
-    def replay(self, start: int, stop: int) -> tuple[int, list[Event]]:
+    def replay(
+        self, start: int, stop: int, keep_packed: bool = False
+    ) -> tuple[int, list[Event | bytes]]:
         """Events ``start``..``stop - 1`` (numbered from the first emitted) that the
-        ring still holds, and how many of those it has already dropped."""
+        ring still holds, and how many of those it has already dropped.
+
+        With ``keep_packed``, bare-yield steps come back as the ring keeps them,
+        ``bytes`` read with ``packed_step_task`` and ``unpacked``: most of a busy
+        run's events, which a reader catching up on thousands need not unpack."""
         first = self._emitted - len(self._ring)  # the number of the ring's oldest
         lost = max(0, min(stop, first) - start)
         start = max(start, first)
         if start >= stop:
             return lost, []
         items = itertools.islice(self._ring, start - first, stop - first)
+        if keep_packed:
+            return lost, [item if type(item) is bytes else _decoded(item) for item in items]
         return lost, [_decoded(item) for item in items]
 
     def _deliver_pending(self) -> None:

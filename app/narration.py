@@ -27,12 +27,17 @@ from app.events import (
     TimerFired,
     TimerMoved,
     TimerScheduled,
+    packed_step_task,
     rebuilt,
+    unpacked,
 )
 from app.introspect import user_frame
 
 _STEP, _FIRED = KIND_NUMBERS[TaskStep], KIND_NUMBERS[TimerFired]
 _NOTE = -1  # a record of the narrator's own: (seq, text, None, _NOTE, t)
+# A bare-yield step caught up from the ring, (seq, name, None, _PACKED, packed bytes):
+# a busy run's events are mostly these, and only the last screenful is ever read.
+_PACKED = -2
 
 # The event types a narrator listens to (the controller routes only these).
 EVENTS = (
@@ -119,7 +124,7 @@ class Narrator(FoldsByKind):
         if self._resting_from is None:
             return
         end = self._log.delivered
-        lost, events = self._log.replay(self._resting_from, end)
+        lost, events = self._log.replay(self._resting_from, end, keep_packed=True)
         self._resting_from = end
         if lost:
             if self.known_names is not None:
@@ -128,10 +133,19 @@ class Narrator(FoldsByKind):
             self._seq += 1
             events_text = "1 event" if lost == 1 else f"{lost:,} events"
             text = f"… {events_text} went by unnarrated (the Narration panel was hidden)"
-            note = (self._seq, text, None, _NOTE, events[0].t if events else 0.0)
+            first = events[0] if events else None
+            t = (unpacked(first) if type(first) is bytes else first).t if events else 0.0
+            note = (self._seq, text, None, _NOTE, t)
             self._records.append(note)
+        names, records = self._names, self._records
         for event in events:
-            self.apply(event)
+            if type(event) is bytes:  # what _step keeps for a bare yield, unpacked when shown
+                name = names.get(packed_step_task(event))
+                if name is not None:
+                    self._seq += 1
+                    records.append((self._seq, name, None, _PACKED, event))
+            else:
+                self.apply(event)
         if lost and self._records[0] is not note:
             # More lines followed than are kept: the note stays on top, before them.
             self._records.popleft()
@@ -224,7 +238,7 @@ class Narrator(FoldsByKind):
         seq, name, extra, number = record[:4]
         if number == _NOTE:
             return Line(seq, record[4], name, "session")
-        event = rebuilt(number, record[4:])
+        event = unpacked(record[4]) if number == _PACKED else rebuilt(number, record[4:])
         kind = type(event)
         t = event.t
         if kind is TaskStep:

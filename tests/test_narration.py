@@ -4,6 +4,7 @@ import asyncio
 
 from app.events import EventLog, TaskCreated, TaskEnded, TaskStep
 from app.narration import Narrator
+from app.traced_loop import HeadlessLoop
 
 
 async def _story() -> None:
@@ -169,3 +170,34 @@ def test_the_panel_shows_a_trickle_at_once_and_a_flood_a_few_times_a_second(qtbo
     view.flood_interval = 0.0  # the interval has passed
     view.refresh()
     assert view._version == narrator.version and view._count == 42
+
+
+def test_catching_up_on_a_wrapped_ring_of_bare_yields_tells_the_last_of_them():
+    # Bare yields stay packed through the catch-up and are unpacked only when shown.
+    loop = HeadlessLoop(events=EventLog(capacity=60))
+    try:
+        live, resting = _narrators(loop.events)
+        names: dict[int, str] = {}  # as the controller's task model knows them
+        loop.events.subscribe(lambda e: names.update({e.task: e.name}), kinds=(TaskCreated,))
+        resting.known_names = lambda: names
+
+        async def spinner() -> None:
+            for _ in range(30):
+                await asyncio.sleep(0)
+
+        async def spin() -> None:
+            for number in range(4):
+                await asyncio.create_task(spinner(), name=f"spinner{number}")
+
+        loop.run_until_complete(spin())
+        assert loop.events.dropped > 0
+        shown = resting.lines()
+        assert shown[0].text.startswith("… ") and shown[0].text.endswith(
+            "unnarrated (the Narration panel was hidden)"
+        )
+        told = [(line.t, line.text, line.task) for line in shown[1:]]
+        heard = [(line.t, line.text, line.task) for line in live.lines()[-len(told) :]]
+        assert told == heard
+        assert sum("spinner3 yielded to the loop" in text for _, text, _ in told) > 20
+    finally:
+        loop.close()
