@@ -226,7 +226,7 @@ Listener = Callable[[Event], None]
 # every 700 steps and cost a traced loop nearly as much as the tracing itself.
 _READY_STEP = struct.Struct("<dqdd")
 _unpack_ready_step = _READY_STEP.unpack
-_unpack_task_of_ready_step = struct.Struct("<q").unpack_from
+_unpack_task_of_ready_step = struct.Struct("<q").unpack_from  # at offset 8, after t
 
 
 # Every other event is kept as a plain tuple, (its kind's number, *its fields):

@@ -133,8 +133,10 @@ class Narrator(FoldsByKind):
             self._seq += 1
             events_text = "1 event" if lost == 1 else f"{lost:,} events"
             text = f"… {events_text} went by unnarrated (the Narration panel was hidden)"
-            first = events[0] if events else None
-            t = (unpacked(first) if type(first) is bytes else first).t if events else 0.0
+            t = 0.0
+            if events:
+                first = events[0]
+                t = unpacked(first).t if type(first) is bytes else first.t
             note = (self._seq, text, None, _NOTE, t)
             self._records.append(note)
         names, records = self._names, self._records

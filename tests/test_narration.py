@@ -198,6 +198,7 @@ def test_catching_up_on_a_wrapped_ring_of_bare_yields_tells_the_last_of_them():
         told = [(line.t, line.text, line.task) for line in shown[1:]]
         heard = [(line.t, line.text, line.task) for line in live.lines()[-len(told) :]]
         assert told == heard
+        assert 0 < shown[0].t <= told[0][0]  # the note is dated by the first event it kept
         assert sum("spinner3 yielded to the loop" in text for _, text, _ in told) > 20
     finally:
         loop.close()
