@@ -13,10 +13,10 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from app import await_graph, console_model, narration, task_model, timeline
+from app import await_graph, console_model, task_model
 from app.await_graph import AwaitGraph
 from app.console_model import ConsoleModel
-from app.events import ClockChanged, FoldsByKind, Output, SessionEvent
+from app.events import ClockChanged, Output, SessionEvent
 from app.narration import Narrator
 from app.output import TaskStream
 from app.run import RerunError, Run, Target
@@ -61,13 +61,11 @@ class Controller:
             (await_graph.EVENTS, self.graph),
             (task_model.EVENTS, self.tasks),
             (console_model.EVENTS, self.console),
-            (narration.EVENTS, self.narration),
-            (timeline.EVENTS, self.timeline),
         ):
-            if isinstance(model, FoldsByKind):  # a handler of its own for each kind
-                model.listen_to(self.events)
-            else:
-                self.events.subscribe(model.apply, kinds=events)
+            self.events.subscribe(model.apply, kinds=events)
+        # These two give each kind of event a handler of its own (events.FoldsByKind).
+        self.narration.listen_to(self.events)
+        self.timeline.listen_to(self.events)
 
     def reset_models(self) -> None:
         """Forget the previous run's tasks before a new one starts."""

@@ -390,9 +390,9 @@ class EventLog:
         if start >= stop:
             return lost, []
         items = itertools.islice(self._ring, start - first, stop - first)
-        if keep_packed:
-            return lost, [item if type(item) is bytes else _decoded(item) for item in items]
-        return lost, [_decoded(item) for item in items]
+        return lost, [
+            item if keep_packed and type(item) is bytes else _decoded(item) for item in items
+        ]
 
     def _deliver_pending(self) -> None:
         pending = self._pending

@@ -39,21 +39,6 @@ _NOTE = -1  # a record of the narrator's own: (seq, text, None, _NOTE, t)
 # a busy run's events are mostly these, and only the last screenful is ever read.
 _PACKED = -2
 
-# The event types a narrator listens to (the controller routes only these).
-EVENTS = (
-    TaskCreated,
-    TaskStep,
-    TaskEnded,
-    TaskRenamed,
-    TimerScheduled,
-    TimerFired,
-    TimerMoved,
-    TimerCancelled,
-    LoopBlocked,
-    ClockChanged,
-    SessionEvent,
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Line:

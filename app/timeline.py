@@ -32,7 +32,6 @@ from app.events import (
 )
 from app.introspect import user_frame
 
-EVENTS = (TaskCreated, TaskStep, TaskEnded, TaskRenamed)
 WAIT_KINDS = ("ready", "sleep", "task", "future")
 _KIND_CODE = {kind: code for code, kind in enumerate(WAIT_KINDS)}
 _OPEN = math.inf  # end time of a wait that has not ended yet

@@ -141,7 +141,6 @@ def test_a_listener_hears_only_the_kinds_it_names_in_subscription_order():
 def test_kept_events_drop_out_of_the_garbage_collectors_sight(headless):
     from app.events import TimerFired
     from app.loop_model import LoopModel
-    from app.narration import EVENTS as NARRATED
     from app.narration import Narrator
     from app.trace_export import EVENTS, TraceCollector
 
@@ -150,7 +149,7 @@ def test_kept_events_drop_out_of_the_garbage_collectors_sight(headless):
     loop_model = LoopModel()
     loop_model.listen_to(headless.events)
     narrator = Narrator(runs_only=False)
-    headless.events.subscribe(narrator.apply, kinds=NARRATED)
+    narrator.listen_to(headless.events)
 
     async def napper():
         for _ in range(5):
