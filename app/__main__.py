@@ -1,5 +1,5 @@
 import sys
 
-from app.cli import main
+from coroscope.cli.commands import main
 
 sys.exit(main())

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app.traced_loop import HeadlessLoop
+from coroscope.loop.traced_loop import HeadlessLoop
 
 PAYLOAD = 8 * 1024 * 1024
 FRAME = 0.033
@@ -114,14 +114,13 @@ def bench_jobs() -> None:
 
 
 def bench_panel() -> None:
+    from coroscope.control.controller import Controller
+    from coroscope.control.run import Target
+    from coroscope.widgets.features.loop_anatomy import LoopAnatomyPanel
+    from coroscope.widgets.shell.gui import make_application
+    from coroscope.widgets.shell.main_window import MainWindow
+    from coroscope.widgets.shell.qt_loop import TracingLoop
     from PySide6.QtWidgets import QDockWidget
-
-    from app.controller import Controller
-    from app.gui import make_application
-    from app.main_window import MainWindow
-    from app.qt_loop import TracingLoop
-    from app.run import Target
-    from widgets.loop_anatomy import LoopAnatomyPanel
 
     app = make_application()
     print("3) one frame: window.tick() + the repaint it causes, Loop panel hidden vs shown")
@@ -176,13 +175,12 @@ def bench_panel() -> None:
 
 def bench_lag(seconds: float = 3.0) -> None:
     """How late a 50 ms ticker fires in the real app loop, panel hidden vs shown."""
+    from coroscope.control.controller import Controller
+    from coroscope.control.run import Target
+    from coroscope.widgets.shell.gui import drain, make_application
+    from coroscope.widgets.shell.main_window import MainWindow
+    from coroscope.widgets.shell.qt_loop import TracingLoop
     from PySide6.QtWidgets import QDockWidget
-
-    from app.controller import Controller
-    from app.gui import drain, make_application
-    from app.main_window import MainWindow
-    from app.qt_loop import TracingLoop
-    from app.run import Target
 
     app = make_application()
     print(f"4) a 50 ms ticker for {seconds:g} s in the running app (qasync), lateness")

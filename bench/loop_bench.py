@@ -30,8 +30,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 APP = QApplication.instance() or QApplication([])
 
 import qasync  # noqa: E402
-
-from app.qt_loop import TracingLoop  # noqa: E402
+from coroscope.widgets.shell.qt_loop import TracingLoop  # noqa: E402
 
 
 def report(name: str, ratio: float, target: str, ok: bool, detail: str) -> None:
@@ -101,9 +100,9 @@ def _p99(values: list[float]) -> float:
 
 
 def bench_timers(rounds: int = 5) -> None:
-    from app.controller import Controller
-    from app.main_window import MainWindow
-    from app.run import Target
+    from coroscope.control.controller import Controller
+    from coroscope.control.run import Target
+    from coroscope.widgets.shell.main_window import MainWindow
 
     traced_p99, bare_p99 = [], []
     for _ in range(rounds):
@@ -119,7 +118,8 @@ def bench_timers(rounds: int = 5) -> None:
         window.show()
         # Let the first paints (font caches, layout) happen before measuring:
         # the target is steady-state lateness while the window animates. Like
-        # the app (app.gui), take what start-up built out of the collector's sight.
+        # the app (coroscope.widgets.shell.gui), take what start-up built out of the
+        # collector's sight.
         loop.run_until_complete(asyncio.sleep(0.5))
         gc.collect()
         gc.freeze()
@@ -149,9 +149,9 @@ def bench_timers(rounds: int = 5) -> None:
 
 # -- rendering -------------------------------------------------------------------------------
 def bench_render(tasks: int = 1000, frames: int = 90) -> None:
-    from app.controller import Controller
-    from app.main_window import MainWindow
-    from app.run import Target
+    from coroscope.control.controller import Controller
+    from coroscope.control.run import Target
+    from coroscope.widgets.shell.main_window import MainWindow
 
     loop = TracingLoop(APP)
     asyncio.set_event_loop(loop)
@@ -207,7 +207,7 @@ _COROSCOPE = """
 import sys, tempfile, time
 started = time.perf_counter()
 from PySide6.QtCore import QSettings
-from app.gui import run_app
+from coroscope.widgets.shell.gui import run_app
 marks = {}
 
 def mark(name):
@@ -215,7 +215,7 @@ def mark(name):
 
 def observe(window):
     # The app's own start-up: its window shows and paints, then the loop and the
-    # views load, then the panels (see app.gui); closing once all is in.
+    # views load, then the panels (see coroscope.widgets.shell.gui); closing once all is in.
     window.call_after_first_paint(lambda: mark("shown"))
     window.built.connect(lambda: (mark("built"), window.close()))
 

@@ -24,9 +24,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.recorder import render_take  # noqa: E402
-from app.take_options import TakeOptions, parse_fps, parse_size  # noqa: E402
-from app.targets import demo_target  # noqa: E402
+from coroscope.control.targets import demo_target  # noqa: E402
+from coroscope.takes.options import TakeOptions, parse_fps, parse_size  # noqa: E402
+from coroscope.widgets.shell.recorder import render_take  # noqa: E402
 
 
 def measure(target, options: TakeOptions, encode: bool) -> tuple[float, float, int]:

@@ -26,8 +26,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.traced_loop import HeadlessLoop
-from app.watchdog import Watchdog
+from coroscope.loop.traced_loop import HeadlessLoop
+from coroscope.scripts.watchdog import Watchdog
 
 ROUNDS = 5
 
@@ -85,7 +85,7 @@ def bench_watchdog() -> None:
 
 
 def bench_loading() -> None:
-    from app.script_loader import load_script
+    from coroscope.scripts.loader import load_script
 
     # Real code: the standard library's modules, joined up to about 1 MB.
     parts, size = [], 0
@@ -114,8 +114,8 @@ def bench_loading() -> None:
 
 
 def parked_model(count: int, path: str):
-    from app.events import TaskCreated, TaskStep
-    from app.task_model import TaskModel
+    from coroscope.loop.events import TaskCreated, TaskStep
+    from coroscope.models.task_model import TaskModel
 
     model = TaskModel(runs_only=True)
     frames = ((path, 8, "worker"),)
@@ -126,15 +126,15 @@ def parked_model(count: int, path: str):
 
 
 def bench_views() -> None:
+    from coroscope.loop.clock import VirtualClock
+    from coroscope.loop.events import Output
+    from coroscope.models.console_model import ConsoleModel
+    from coroscope.widgets.paint import theme
+    from coroscope.widgets.views import code_view
+    from coroscope.widgets.views.code_view import CodeView
+    from coroscope.widgets.views.console_view import ConsoleView
+    from coroscope.widgets.views.task_lanes import TaskLanesView
     from PySide6.QtWidgets import QApplication
-
-    from app.clock import VirtualClock
-    from app.console_model import ConsoleModel
-    from app.events import Output
-    from widgets import code_view, theme
-    from widgets.code_view import CodeView
-    from widgets.console_view import ConsoleView
-    from widgets.task_lanes import TaskLanesView
 
     app = QApplication.instance() or QApplication([])
     theme.apply_theme("dark", app=app)

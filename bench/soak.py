@@ -55,12 +55,12 @@ def main(argv: list[str]) -> int:
         print("soak: --minutes must be positive", file=sys.stderr)
         return 2
 
-    from app.controller import Controller
-    from app.gui import make_application
-    from app.main_window import MainWindow
-    from app.qt_loop import TracingLoop
-    from app.run import Target
-    from demos import live_clock
+    from coroscope.control.controller import Controller
+    from coroscope.control.run import Target
+    from coroscope.demos import live_clock
+    from coroscope.widgets.shell.gui import make_application
+    from coroscope.widgets.shell.main_window import MainWindow
+    from coroscope.widgets.shell.qt_loop import TracingLoop
 
     app = make_application()
     loop = TracingLoop(app)

@@ -1,7 +1,7 @@
 """Runnable asyncio demos and the registry the gallery is built from.
 
 Every demo is a plain module with ``async def main()`` and a ``__main__`` guard,
-so ``python -m demos.countdown`` runs it without Coroscope.
+so ``python -m coroscope.demos.countdown`` runs it without Coroscope.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ passes through ``print_sum`` (no handler there) and is caught in ``main``.
 
 import asyncio
 
-from demos.stage import publish
+from coroscope.demos.stage import publish
 
 
 async def compute(x, y):

@@ -9,7 +9,7 @@ pausing or slowing Coroscope's loop stretches the run with it.
 import asyncio
 import datetime
 
-from demos.stage import publish
+from coroscope.demos.stage import publish
 
 
 async def display_date():

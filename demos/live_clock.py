@@ -10,7 +10,7 @@ import asyncio
 import datetime
 import sys
 
-from demos.stage import publish
+from coroscope.demos.stage import publish
 
 
 async def tick(ticks=None):

@@ -21,7 +21,7 @@ raises its exception again, wherever you await it.
 
 import asyncio
 
-from demos.stage import publish
+from coroscope.demos.stage import publish
 
 
 class SensorError(Exception):

@@ -19,10 +19,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 import shiboken6
+from coroscope.control.controller import Controller
+from coroscope.loop.traced_loop import HeadlessLoop
 from PySide6.QtCore import QTimer
-
-from app.controller import Controller
-from app.traced_loop import HeadlessLoop
 
 # -- leak checks -------------------------------------------------------------------
 # Every test must leave no running QTimer, no extra thread, no child process and
@@ -123,7 +122,7 @@ def headless_controller(headless):
 
 @pytest.fixture
 def qloop(qapp):
-    from app.qt_loop import TracingLoop
+    from coroscope.widgets.shell.qt_loop import TracingLoop
 
     loop = TracingLoop(qapp, already_running=True)
     asyncio.set_event_loop(loop)
@@ -155,8 +154,8 @@ def controller(qloop):
 
 @pytest.fixture
 def window(qtbot, controller):
-    from app.main_window import MainWindow
-    from widgets import theme
+    from coroscope.widgets.paint import theme
+    from coroscope.widgets.shell.main_window import MainWindow
 
     theme.apply_theme("dark")
     win = MainWindow(controller, settings=None)

@@ -10,12 +10,11 @@ import dataclasses
 import functools
 
 import pytest
+from coroscope.control.run import Target
+from coroscope.control.targets import demo_target
+from coroscope.widgets.features.loop_anatomy import LoopAnatomyPanel
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget
-
-from app.run import Target
-from app.targets import demo_target
-from widgets.loop_anatomy import LoopAnatomyPanel
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -4,12 +4,11 @@ import asyncio
 import time
 
 import pytest
-
-from app.clock import VirtualClock
-from app.controller import Controller
-from app.events import TaskStep, TimerFired
-from app.targets import demo_target
-from app.traced_loop import HeadlessLoop
+from coroscope.control.controller import Controller
+from coroscope.control.targets import demo_target
+from coroscope.loop.clock import VirtualClock
+from coroscope.loop.events import TaskStep, TimerFired
+from coroscope.loop.traced_loop import HeadlessLoop
 
 
 class FrozenSource:
@@ -130,7 +129,7 @@ def test_half_speed_doubles_wall_time_not_loop_time(qtbot, controller):
 
         await asyncio.sleep(1.0)
 
-    from app.run import Target
+    from coroscope.control.run import Target
 
     controller.set_speed(0.5)
     wall0 = time.monotonic()
@@ -236,7 +235,7 @@ def test_input_overlay_echoes_keys_and_help_lists_shortcuts(qtbot, window):
 
 @pytest.mark.timeout(30)
 def test_timeouts_follow_the_loop_speed(qtbot, controller):
-    from app.run import Target
+    from coroscope.control.run import Target
 
     outcome = {}
 
@@ -268,7 +267,7 @@ def test_timeouts_follow_the_loop_speed(qtbot, controller):
 def test_real_io_queues_while_paused_and_flows_on_resume(qtbot, controller):
     import socket
 
-    from app.run import Target
+    from coroscope.control.run import Target
 
     ours, theirs = socket.socketpair()
     received = []
@@ -293,10 +292,9 @@ def test_real_io_queues_while_paused_and_flows_on_resume(qtbot, controller):
 
 
 def test_theme_and_presentation_are_remembered(qtbot, controller, tmp_path):
+    from coroscope.widgets.paint import theme
+    from coroscope.widgets.shell.main_window import MainWindow
     from PySide6.QtCore import QSettings
-
-    from app.main_window import MainWindow
-    from widgets import theme
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     first = MainWindow(controller, settings=settings)
@@ -363,13 +361,13 @@ def test_timeline_hover_names_the_line_and_zoom_pan_follow(qtbot, window):
 
 
 def theme_px(value):
-    from widgets import theme
+    from coroscope.widgets.paint import theme
 
     return theme.current().px(value)
 
 
 def test_about_box_is_not_modal_and_names_the_version(qtbot, window):
-    from app import __version__
+    from coroscope import __version__
 
     window.classroom.show_about()
     box = window.classroom.about_box

@@ -3,9 +3,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from app import __version__
-from app.cli import main
+from coroscope import __version__
+from coroscope.cli.commands import main
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import av
 import pytest
-
-from app.cli import main
+from coroscope.cli.commands import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,7 +59,7 @@ def test_bad_input_never_starts_qt(tmp_path):
     # display libraries are needed to be told about a typo.
     program = (
         "import sys\n"
-        "from app.cli import main\n"
+        "from coroscope.cli.commands import main\n"
         "code = main(['record', 'countdown', '--fps', '0'])\n"
         "assert 'PySide6' not in sys.modules, 'Qt was imported'\n"
         "sys.exit(code)\n"
@@ -110,7 +109,7 @@ def test_a_real_process_records_a_gif(tmp_path):
 
 
 def test_ctrl_c_during_a_take_writes_nothing(tmp_path, monkeypatch, capsys):
-    from app import recorder
+    from coroscope.widgets.shell import recorder
 
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
@@ -123,7 +122,7 @@ def test_ctrl_c_during_a_take_writes_nothing(tmp_path, monkeypatch, capsys):
 
 
 def test_a_failing_take_is_one_line_and_exit_1(qapp, tmp_path, monkeypatch, capsys):
-    from app.video_encoder import VideoEncoder
+    from coroscope.takes.video_encoder import VideoEncoder
 
     def full_disk(self, frame, repeat=1):
         raise OSError(28, "No space left on device")

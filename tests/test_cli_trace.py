@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from coroscope import __version__
+from coroscope.cli.commands import main
 
-from app import __version__
-from app.cli import main
 from tests.trace_schema import problems
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,7 +121,7 @@ class BlockQt:
         if name.split(".")[0] in ("PySide6", "shiboken6", "qasync"):
             raise ImportError(f"Qt is blocked in this test: {name}")
 sys.meta_path.insert(0, BlockQt())
-from app.cli import main
+from coroscope.cli.commands import main
 sys.exit(main(["trace", "countdown", "-o", sys.argv[1]]))
 """
 
@@ -156,15 +156,15 @@ def test_a_real_process_prints_one_line_and_no_traceback(tmp_path):
 def test_ctrl_c_during_a_trace_writes_nothing(tmp_path, monkeypatch, capsys):
     import asyncio
 
-    from app import targets
-    from app.run import Target
+    from coroscope.control.run import Target
+    from coroscope.scripts import loader
 
     async def interrupted():
         await asyncio.sleep(1)
         os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl+C mid-run
         await asyncio.sleep(100)
 
-    monkeypatch.setattr(targets, "resolve", lambda _name: Target("x", "X", __file__, interrupted))
+    monkeypatch.setattr(loader, "resolve", lambda _name: Target("x", "X", __file__, interrupted))
     assert main(["trace", "x", "-o", str(tmp_path / "t.json")]) == 130
     err = capsys.readouterr().err
     assert err.strip().splitlines() == ["coroscope: error: interrupted; no file was written"]
@@ -172,11 +172,11 @@ def test_ctrl_c_during_a_trace_writes_nothing(tmp_path, monkeypatch, capsys):
 
 
 def test_a_target_that_fails_to_load_is_one_line(tmp_path, monkeypatch, capsys):
-    from app import targets
+    from coroscope.scripts import loader
 
     def broken(name):
         raise SyntaxError("invalid syntax (x.py, line 3)")
 
-    monkeypatch.setattr(targets, "resolve", broken)
+    monkeypatch.setattr(loader, "resolve", broken)
     assert main(["trace", "x", "-o", str(tmp_path / "t.json")]) == 2
     assert one_error_line(capsys) == "cannot load x: SyntaxError: invalid syntax (x.py, line 3)"

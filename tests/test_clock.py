@@ -1,8 +1,7 @@
 import math
 
 import pytest
-
-from app.clock import VirtualClock
+from coroscope.loop.clock import VirtualClock
 
 
 class FakeSource:

@@ -3,9 +3,8 @@
 import asyncio
 
 import pytest
-
-from app.controller import IntentError
-from app.run import Target, capture_recipe
+from coroscope.control.controller import IntentError
+from coroscope.control.run import Target, capture_recipe
 
 
 async def sleeper(seconds):

@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-import demos
-from app.targets import demo_target
+from coroscope import demos
+from coroscope.control.targets import demo_target
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +57,7 @@ def run_demo(controller, key, **main_kwargs):
 
 @pytest.fixture
 def capturing(headless):
-    from app.controller import Controller
+    from coroscope.control.controller import Controller
 
     controller = Controller(headless, capture_output=True)
     yield controller

@@ -6,9 +6,9 @@ import functools
 from pathlib import Path
 
 import pytest
-
-from app.controller import Controller
-from app.events import (
+from coroscope.control.controller import Controller
+from coroscope.control.targets import demo_target
+from coroscope.loop.events import (
     ExecutorJob,
     IoChannel,
     IoData,
@@ -20,7 +20,7 @@ from app.events import (
     TimerFired,
     TimerScheduled,
 )
-from app.targets import demo_target
+
 from tests.test_demos import run_alone
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -250,7 +250,7 @@ def test_timeouts_cancel_at_the_deadline_and_a_moved_deadline_holds(capturing):
 
 
 def test_a_raising_demo_fails_its_task_and_the_next_demo_still_runs(capturing):
-    from app.run import Target
+    from coroscope.control.run import Target
 
     async def broken():
         await asyncio.sleep(0.1)

@@ -2,7 +2,7 @@ import asyncio
 import contextlib
 import gc
 
-from app.events import EventLog, Output, TaskCreated
+from coroscope.loop.events import EventLog, Output, TaskCreated
 
 
 def test_ring_is_bounded_and_counts_drops_but_listeners_see_everything():
@@ -60,7 +60,7 @@ def test_a_hold_delivers_after_the_outermost_hold_in_emission_order():
 
 
 def test_a_timer_batch_fires_every_due_timer_before_listeners_run():
-    from app.traced_loop import HeadlessLoop
+    from coroscope.loop.traced_loop import HeadlessLoop
 
     loop = HeadlessLoop(autojump=True)
     order = []
@@ -139,10 +139,10 @@ def test_a_listener_hears_only_the_kinds_it_names_in_subscription_order():
 
 
 def test_kept_events_drop_out_of_the_garbage_collectors_sight(headless):
-    from app.events import TimerFired
-    from app.loop_model import LoopModel
-    from app.narration import Narrator
-    from app.trace_export import EVENTS, TraceCollector
+    from coroscope.loop.events import TimerFired
+    from coroscope.models.loop_model import LoopModel
+    from coroscope.models.narration import Narrator
+    from coroscope.models.trace_collector import EVENTS, TraceCollector
 
     collector = TraceCollector()
     headless.events.subscribe(collector, kinds=EVENTS)

@@ -14,15 +14,14 @@ import asyncio
 import contextlib
 from collections import Counter
 
+from coroscope.control.controller import Controller, IntentError
+from coroscope.control.targets import demo_target
+from coroscope.loop.events import TaskEnded
+from coroscope.loop.traced_loop import HeadlessLoop
+from coroscope.widgets.views.speed_control import SPEEDS
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-
-from app.controller import Controller, IntentError
-from app.events import TaskEnded
-from app.targets import demo_target
-from app.traced_loop import HeadlessLoop
-from widgets.speed_control import SPEEDS
 
 DEMOS = ["countdown", "countdown_generator", "chained", "hello", "display_date", "live_clock"]
 TERMINAL = {"done", "cancelled", "failed"}

@@ -3,7 +3,7 @@
 import asyncio
 import inspect
 
-from app.introspect import await_frames
+from coroscope.loop.introspect import await_frames
 
 
 async def _parks_twice(first: asyncio.Event, second: asyncio.Event) -> None:

@@ -8,52 +8,52 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 CORE_MODULES = [
-    "app.events",
-    "app.clock",
-    "app.scheduler",
-    "app.introspect",
-    "app.tracer",
-    "app.traced_loop",
-    "app.task_model",
-    "app.console_model",
-    "app.stage_model",
-    "app.output",
-    "app.run",
-    "app.controller",
-    "app.targets",
-    "app.script_problems",
-    "app.script_rewrite",
-    "app.script_runtime",
-    "app.script_loader",
-    "app.watchdog",
-    "app.cli",
-    "app.ctrl_c",
-    "app.shutdown",
-    "app.atomic_file",
-    "app.progress",
-    "app.take_cli",
-    "app.take_options",
-    "app.view_prefs",
-    "app.trace_export",
-    "app.video_encoder",
-    "app.anatomy_hooks",
-    "app.io_taps",
-    "app.outside_work",
-    "app.protocol_proxy",
-    "app.loop_model",
+    "coroscope.loop.events",
+    "coroscope.loop.clock",
+    "coroscope.loop.scheduler",
+    "coroscope.loop.introspect",
+    "coroscope.loop.tracer",
+    "coroscope.loop.traced_loop",
+    "coroscope.models.task_model",
+    "coroscope.models.console_model",
+    "coroscope.models.stage_model",
+    "coroscope.control.output",
+    "coroscope.control.run",
+    "coroscope.control.controller",
+    "coroscope.control.targets",
+    "coroscope.scripts.problems",
+    "coroscope.scripts.rewrite",
+    "coroscope.scripts.runtime",
+    "coroscope.scripts.loader",
+    "coroscope.scripts.watchdog",
+    "coroscope.cli.commands",
+    "coroscope.control.ctrl_c",
+    "coroscope.control.shutdown",
+    "coroscope.takes.atomic_file",
+    "coroscope.cli.progress",
+    "coroscope.cli.takes",
+    "coroscope.takes.options",
+    "coroscope.models.view_prefs",
+    "coroscope.models.trace_collector",
+    "coroscope.takes.video_encoder",
+    "coroscope.loop.anatomy.hooks",
+    "coroscope.loop.anatomy.io_taps",
+    "coroscope.loop.anatomy.outside_work",
+    "coroscope.loop.anatomy.protocol_proxy",
+    "coroscope.models.loop_model",
     "demos",
-    "demos.countdown",
-    "demos.callouts",
-    "demos.echo_protocol",
-    "demos.echo_streams",
-    "demos.subprocess_pipes",
-    "demos.thread_pool",
-    "demos.results_exceptions",
-    "demos.cancellation",
-    "demos.gather_wait_taskgroup",
-    "demos.producer_consumer",
-    "demos.timeouts",
-    "demos.stage",
+    "coroscope.demos.countdown",
+    "coroscope.demos.callouts",
+    "coroscope.demos.echo_protocol",
+    "coroscope.demos.echo_streams",
+    "coroscope.demos.subprocess_pipes",
+    "coroscope.demos.thread_pool",
+    "coroscope.demos.results_exceptions",
+    "coroscope.demos.cancellation",
+    "coroscope.demos.gather_wait_taskgroup",
+    "coroscope.demos.producer_consumer",
+    "coroscope.demos.timeouts",
+    "coroscope.demos.stage",
 ]
 
 PROGRAM = """
@@ -66,9 +66,9 @@ sys.meta_path.insert(0, BlockQt())
 import importlib
 for name in sys.argv[1:]:
     importlib.import_module(name)
-from app.traced_loop import HeadlessLoop
-from app.controller import Controller
-from app.targets import demo_target
+from coroscope.loop.traced_loop import HeadlessLoop
+from coroscope.control.controller import Controller
+from coroscope.control.targets import demo_target
 loop = HeadlessLoop(autojump=True)
 controller = Controller(loop, capture_output=False)
 run = controller.start(demo_target("countdown"))
@@ -90,19 +90,19 @@ def test_core_imports_and_runs_without_qt():
     assert "core ok" in out.stdout
 
 
-# What the app imports before its window first paints (see app.gui). asyncio and
+# What the app imports before its window first paints (see coroscope.widgets.shell.gui). asyncio and
 # the loop come after; importing them here would put ~100 ms back before the paint.
 FRAME_PROGRAM = """
 import sys
-import app.cli, app.gui, app.main_window
-from app.gui import make_application
-from app.main_window import MainWindow
+import coroscope.cli.commands, coroscope.widgets.shell.gui, coroscope.widgets.shell.main_window
+from coroscope.widgets.shell.gui import make_application
+from coroscope.widgets.shell.main_window import MainWindow
 qt_app = make_application()
 window = MainWindow(None, None, defer_features=True)
 window.show()
 qt_app.processEvents()
 window.close()
-print(sorted(name for name in ("asyncio", "qasync", "app.controller") if name in sys.modules))
+print(sorted(n for n in ("asyncio", "qasync", "coroscope.control.controller") if n in sys.modules))
 """
 
 

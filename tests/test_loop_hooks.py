@@ -7,9 +7,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
-from app.events import ExecutorJob, IoChannel, IoData, IoWatch, SessionEvent, Subprocess
-from app.run import Target
+from coroscope.control.run import Target
+from coroscope.loop.events import ExecutorJob, IoChannel, IoData, IoWatch, SessionEvent, Subprocess
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -3,8 +3,7 @@
 import asyncio
 
 import pytest
-
-from app.events import (
+from coroscope.loop.events import (
     ExecutorJob,
     IoChannel,
     IoData,
@@ -17,7 +16,7 @@ from app.events import (
     TimerMoved,
     TimerScheduled,
 )
-from app.loop_model import LoopModel, describe_handle
+from coroscope.models.loop_model import LoopModel, describe_handle
 
 
 def test_timers_are_listed_soonest_first_and_leave_when_fired_or_cancelled():
@@ -36,7 +35,7 @@ def test_timers_are_listed_soonest_first_and_leave_when_fired_or_cancelled():
 
 
 def test_a_timer_gets_its_row_only_when_asked_for_and_keeps_moves():
-    from app.events import EventLog
+    from coroscope.loop.events import EventLog
 
     log = EventLog()
     model = LoopModel()
@@ -170,7 +169,7 @@ def test_describe_handle_sees_through_qasyncs_notifier_wrapper(headless):
 
 
 def test_arguments_are_described_cheaply_whatever_their_size():
-    from app.introspect import describe_args
+    from coroscope.loop.introspect import describe_args
 
     big = list(range(1_000_000))
     assert (

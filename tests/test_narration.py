@@ -2,9 +2,9 @@
 
 import asyncio
 
-from app.events import EventLog, TaskCreated, TaskEnded, TaskStep
-from app.narration import Narrator
-from app.traced_loop import HeadlessLoop
+from coroscope.loop.events import EventLog, TaskCreated, TaskEnded, TaskStep
+from coroscope.loop.traced_loop import HeadlessLoop
+from coroscope.models.narration import Narrator
 
 
 async def _story() -> None:
@@ -145,8 +145,8 @@ def test_a_cleared_ring_and_a_long_rest_leave_a_note_on_top():
 
 
 def test_the_panel_shows_a_trickle_at_once_and_a_flood_a_few_times_a_second(qtbot):
-    from app.task_model import TaskModel
-    from widgets.narration_view import NarrationView
+    from coroscope.models.task_model import TaskModel
+    from coroscope.widgets.views.narration_view import NarrationView
 
     log = EventLog()
     narrator = Narrator(runs_only=False)

@@ -15,8 +15,8 @@ PROGRAM = """
 import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
-from app.gui import make_application, run_app
-from app.targets import demo_target
+from coroscope.widgets.shell.gui import make_application, run_app
+from coroscope.control.targets import demo_target
 
 app = make_application()
 out = sys.argv[1]

@@ -5,10 +5,10 @@ import asyncio
 import av
 import numpy as np
 import pytest
+from coroscope.control.run import Target
+from coroscope.widgets.features.frame_grabber import even_size
 from PySide6.QtCore import Qt
 
-from app.frame_grabber import even_size
-from app.run import Target
 from tests.trace_schema import problems
 
 pytestmark = pytest.mark.timeout(30)
@@ -164,9 +164,8 @@ def test_export_trace_writes_the_current_run(qtbot, window, feature, tmp_path):
 
 
 def test_the_chosen_folder_format_and_panel_are_remembered(qtbot, controller, tmp_path):
+    from coroscope.widgets.shell.main_window import MainWindow
     from PySide6.QtCore import QSettings
-
-    from app.main_window import MainWindow
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     first = MainWindow(controller, settings)

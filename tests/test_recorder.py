@@ -12,13 +12,12 @@ import signal
 import av
 import numpy as np
 import pytest
-
-from app import recorder
-from app.recorder import TakeError, render_take
-from app.run import Target
-from app.take_options import TakeOptions
-from app.targets import demo_target
-from app.video_encoder import EncoderError, VideoEncoder
+from coroscope.control.run import Target
+from coroscope.control.targets import demo_target
+from coroscope.takes.options import TakeOptions
+from coroscope.takes.video_encoder import EncoderError, VideoEncoder
+from coroscope.widgets.shell import recorder
+from coroscope.widgets.shell.recorder import TakeError, render_take
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -158,7 +157,7 @@ def test_a_target_that_cannot_start_is_a_take_error(qapp, tmp_path):
 def test_the_session_leaves_the_theme_and_loop_as_it_found_them(qapp, tmp_path):
     import asyncio
 
-    from widgets import theme
+    from coroscope.widgets.paint import theme
 
     before = theme.current()
     options = TakeOptions(
@@ -171,7 +170,7 @@ def test_the_session_leaves_the_theme_and_loop_as_it_found_them(qapp, tmp_path):
 
 
 def test_a_take_shows_every_lane_whole_however_slow_the_drawing(qapp, tmp_path, monkeypatch):
-    from widgets.task_lanes import TaskLanesView
+    from coroscope.widgets.views.task_lanes import TaskLanesView
 
     # The live window lets lanes that changed together finish over a few frames
     # (a budget per frame); a take is frame-stepped and must not.

@@ -3,10 +3,9 @@
 import asyncio
 
 import pytest
-
-from app.clock import VirtualClock
-from app.events import EventLog, TimerCancelled, TimerFired, TimerMoved, TimerScheduled
-from app.traced_loop import HeadlessLoop
+from coroscope.loop.clock import VirtualClock
+from coroscope.loop.events import EventLog, TimerCancelled, TimerFired, TimerMoved, TimerScheduled
+from coroscope.loop.traced_loop import HeadlessLoop
 
 
 class FakeSource:

@@ -12,13 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-
-from app.controller import Controller
-from app.events import LoopBlocked
-from app.script_loader import script_of
-from app.script_runtime import NO_STDIN_MESSAGE
-from app.targets import demo_target, resolve
-from app.watchdog import Watchdog
+from coroscope.control.controller import Controller
+from coroscope.control.targets import demo_target
+from coroscope.loop.events import LoopBlocked
+from coroscope.scripts.loader import resolve, script_of
+from coroscope.scripts.runtime import NO_STDIN_MESSAGE
+from coroscope.scripts.watchdog import Watchdog
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "resources" / "samples"
@@ -339,7 +338,7 @@ def test_print_flood_without_await_is_interrupted_safely(capturing, watchdog, tm
     assert main.exception.startswith("BlockingInterrupted: main blocked the loop")
     # the interrupt landed in the script, never inside the console capture
     assert main.traceback.count("script.py") >= 1
-    assert "app/output.py" not in main.traceback
+    assert "control/output.py" not in main.traceback
     still_responds(capturing)
 
 

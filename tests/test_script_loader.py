@@ -11,10 +11,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from app.controller import Controller
-from app.script_loader import MAX_SCRIPT_BYTES, ScriptError, load_script, script_of
-from app.targets import UnknownTargetError, resolve
+from coroscope.control.controller import Controller
+from coroscope.control.targets import UnknownTargetError
+from coroscope.scripts.loader import MAX_SCRIPT_BYTES, ScriptError, load_script, resolve, script_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "resources" / "samples"

@@ -14,14 +14,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from coroscope.loop.events import LoopBlocked
+from coroscope.scripts.watchdog import DEFAULT_INTERRUPT_AFTER
+from coroscope.widgets.features.script_feature import SAMPLE_GROUPS, SAMPLES_DIR
+from coroscope.widgets.views.code_view import MAX_TAGS_PER_LINE
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog
-
-from app.events import LoopBlocked
-from app.watchdog import DEFAULT_INTERRUPT_AFTER
-from widgets.code_view import MAX_TAGS_PER_LINE
-from widgets.script_feature import SAMPLE_GROUPS, SAMPLES_DIR
 
 pytestmark = pytest.mark.timeout(45)
 
@@ -187,7 +186,7 @@ def test_show_line_jumps_to_the_problem(qtbot, window, scripts):
     [("", 2.0), ("5", 5.0), ("0.5", 0.5), ("off", None), ("x", 2.0), ("-1", 2.0)],
 )
 def test_blocking_limit_comes_from_the_environment(monkeypatch, value, limit):
-    from widgets.script_feature import _interrupt_after
+    from coroscope.widgets.features.script_feature import _interrupt_after
 
     monkeypatch.setenv("COROSCOPE_INTERRUPT_AFTER", value)
     assert _interrupt_after() == limit
@@ -255,7 +254,7 @@ def test_saving_the_file_reruns_it(qtbot, window, scripts, tmp_path):
 
 
 def test_recent_scripts_are_remembered(qtbot, controller, tmp_path):
-    from app.main_window import MainWindow
+    from coroscope.widgets.shell.main_window import MainWindow
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     path = write(tmp_path, "import asyncio\nasync def main():\n    pass\n")
@@ -430,8 +429,8 @@ CLI_PROGRAM = """
 import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
-from app import cli
-from app.gui import make_application
+from coroscope.cli import commands as cli
+from coroscope.widgets.shell.gui import make_application
 
 make_application()
 

@@ -15,8 +15,8 @@ import os, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
-from app.gui import make_application, run_app
-from app.targets import demo_target
+from coroscope.widgets.shell.gui import make_application, run_app
+from coroscope.control.targets import demo_target
 
 app = make_application()
 settings = QSettings(sys.argv[2], QSettings.Format.IniFormat)
@@ -62,8 +62,8 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from concurrent.futures import ThreadPoolExecutor
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
-from app.gui import make_application, run_app
-from app.run import Target
+from coroscope.widgets.shell.gui import make_application, run_app
+from coroscope.control.run import Target
 
 async def busy():
     loop = asyncio.get_running_loop()

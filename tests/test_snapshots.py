@@ -13,13 +13,12 @@ import os
 from pathlib import Path
 
 import pytest
+from coroscope.control.controller import Controller
+from coroscope.loop.clock import VirtualClock
+from coroscope.widgets.paint import theme
+from coroscope.widgets.shell.qt_loop import TracingLoop
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
-
-from app.clock import VirtualClock
-from app.controller import Controller
-from app.qt_loop import TracingLoop
-from widgets import theme
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 APPROVE = os.environ.get("COROSCOPE_APPROVE") == "1"
@@ -40,7 +39,7 @@ class FrozenSource:
 
 @pytest.fixture
 def frozen_window(qtbot, qapp):
-    from app.main_window import MainWindow
+    from coroscope.widgets.shell.main_window import MainWindow
 
     loop = TracingLoop(qapp, already_running=True, clock=VirtualClock(FrozenSource()))
     asyncio.set_event_loop(loop)

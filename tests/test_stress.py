@@ -14,7 +14,7 @@ import asyncio, os, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from PySide6.QtWidgets import QApplication
 import qasync
-from app.qt_loop import TracingLoop
+from coroscope.widgets.shell.qt_loop import TracingLoop
 
 app = QApplication([])
 N = int(sys.argv[1])

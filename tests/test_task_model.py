@@ -1,7 +1,6 @@
 import pytest
-
-from app.events import TaskCreated, TaskEnded, TaskStep, TimerMoved
-from app.task_model import TaskModel
+from coroscope.loop.events import TaskCreated, TaskEnded, TaskStep, TimerMoved
+from coroscope.models.task_model import TaskModel
 
 
 def test_model_folds_a_task_life():

@@ -3,11 +3,10 @@
 import asyncio
 import os
 
+from coroscope.loop.events import TaskCreated, TaskEnded, TaskStep
+from coroscope.models.timeline import TimelineModel
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from app.events import TaskCreated, TaskEnded, TaskStep
-from app.timeline import TimelineModel
 
 USER = ("/home/me/work.py", 12, "work")
 SLEEP = (os.path.join(os.path.dirname(asyncio.__file__), "tasks.py"), 0, "sleep")

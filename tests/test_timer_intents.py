@@ -3,9 +3,8 @@
 import asyncio
 
 import pytest
-
-from app.controller import IntentError
-from app.run import Target
+from coroscope.control.controller import IntentError
+from coroscope.control.run import Target
 
 
 def start(controller, main):

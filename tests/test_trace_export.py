@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+from coroscope.control.controller import Controller
+from coroscope.control.run import Target
+from coroscope.control.targets import demo_target
+from coroscope.models.trace_collector import TraceCollector, summary_line, write_trace
 
-from app.controller import Controller
-from app.run import Target
-from app.targets import demo_target
-from app.trace_export import TraceCollector, summary_line, write_trace
 from tests.trace_schema import problems
 
 HERE = Path(__file__).name
@@ -121,7 +121,7 @@ def _mixed_target():
 
 
 def test_cancelled_failed_and_blocking_tasks():
-    from app.traced_loop import HeadlessLoop
+    from coroscope.loop.traced_loop import HeadlessLoop
 
     loop = HeadlessLoop(autojump=True, block_threshold=0.05)
     try:

@@ -6,9 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
-
-from app.clock import VirtualClock
-from app.events import (
+from coroscope.loop.clock import VirtualClock
+from coroscope.loop.events import (
     LoopBlocked,
     TaskCreated,
     TaskEnded,
@@ -16,7 +15,7 @@ from app.events import (
     TimerFired,
     TimerScheduled,
 )
-from app.traced_loop import HeadlessLoop
+from coroscope.loop.traced_loop import HeadlessLoop
 
 HERE = str(Path(__file__).resolve())
 

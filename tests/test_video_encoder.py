@@ -7,11 +7,10 @@ import threading
 import av
 import numpy as np
 import pytest
-
-from app.atomic_file import AtomicFile, OutputPathError, check_output
-from app.progress import ProgressBar
-from app.take_options import OptionError, parse_duration, parse_fps, parse_size, parse_speed
-from app.video_encoder import EncoderError, EncoderThread, VideoEncoder
+from coroscope.cli.progress import ProgressBar
+from coroscope.takes.atomic_file import AtomicFile, OutputPathError, check_output
+from coroscope.takes.options import OptionError, parse_duration, parse_fps, parse_size, parse_speed
+from coroscope.takes.video_encoder import EncoderError, EncoderThread, VideoEncoder
 
 W, H = 160, 120
 

@@ -9,10 +9,9 @@ import math
 import time
 
 import pytest
+from coroscope.control.run import Target
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt
 from PySide6.QtWidgets import QDockWidget
-
-from app.run import Target
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -246,10 +245,9 @@ def test_a_bad_intent_shows_a_message_not_a_traceback(qtbot, window):
 def test_the_app_window_shows_first_and_its_panels_follow_with_the_saved_layout(
     qtbot, controller, tmp_path
 ):
+    from coroscope.widgets.shell.main_window import MainWindow
     from PySide6.QtCore import QSettings, Qt
     from PySide6.QtWidgets import QDockWidget
-
-    from app.main_window import MainWindow
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     first = MainWindow(controller, settings=settings)
@@ -288,13 +286,12 @@ def test_the_app_window_shows_first_and_its_panels_follow_with_the_saved_layout(
 
 
 def test_the_window_frame_shows_first_then_the_views_take_their_places(qtbot, controller, tmp_path):
+    from coroscope.widgets.shell.main_window import MainWindow
     from PySide6.QtCore import QSettings
-
-    from app.main_window import MainWindow
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("main_window/demo", "countdown")
-    # As app.gui does: the frame shows before there is a loop to watch.
+    # As coroscope.widgets.shell.gui does: the frame shows before there is a loop to watch.
     window = MainWindow(None, settings, defer_features=True)
     qtbot.addWidget(window)
     window.show()
@@ -323,11 +320,10 @@ def test_the_window_frame_shows_first_then_the_views_take_their_places(qtbot, co
 
 
 def test_the_frame_already_wears_the_saved_theme_and_presentation_mode(qtbot, controller, tmp_path):
+    from coroscope.models.view_prefs import PRESENTATION_SCALE
+    from coroscope.widgets.paint import theme
+    from coroscope.widgets.shell.main_window import MainWindow
     from PySide6.QtCore import QSettings
-
-    from app.main_window import MainWindow
-    from app.view_prefs import PRESENTATION_SCALE
-    from widgets import theme
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("view/light", True)
@@ -466,8 +462,8 @@ def test_lanes_scrolled_into_view_are_drawn_whole_at_once(qtbot, window):
 
 
 def test_idle_lanes_draw_every_state_ahead_of_a_run(qtbot, window):
-    from app.task_model import STATE_LABELS, TaskRow
-    from widgets import stamps
+    from coroscope.models.task_model import STATE_LABELS, TaskRow
+    from coroscope.widgets.paint import stamps
 
     lanes = window.lanes
     width = lanes.viewport().width()
@@ -542,9 +538,8 @@ def test_frames_of_a_busy_run_leave_the_code_margins_alone_while_the_marks_stay(
 def test_a_feature_that_fails_to_load_leaves_the_rest_of_the_window_working(
     qtbot, controller, monkeypatch, capsys
 ):
+    import coroscope.widgets.shell.main_window as main_window
     from PySide6.QtWidgets import QDockWidget
-
-    import app.main_window as main_window
 
     monkeypatch.setattr(main_window, "FEATURES", ("app.no_such_feature", *main_window.FEATURES))
     window = main_window.MainWindow(controller, settings=None)
@@ -557,7 +552,7 @@ def test_a_feature_that_fails_to_load_leaves_the_rest_of_the_window_working(
 
 
 def test_panels_arrive_even_if_the_window_never_paints(qtbot, controller, monkeypatch):
-    import app.main_window as main_window
+    import coroscope.widgets.shell.main_window as main_window
 
     monkeypatch.setattr(main_window, "FIRST_PAINT_WAIT_MS", 50)
     window = main_window.MainWindow(controller, settings=None, defer_features=True)
@@ -569,7 +564,7 @@ def test_panels_arrive_even_if_the_window_never_paints(qtbot, controller, monkey
 
 
 def test_status_readouts_grow_with_a_larger_font(qtbot, window):
-    from widgets import theme
+    from coroscope.widgets.paint import theme
 
     readout = window.time_label
     before = readout.width()
@@ -582,10 +577,10 @@ def test_status_readouts_grow_with_a_larger_font(qtbot, window):
 
 
 def test_lanes_squeezed_to_nothing_draw_without_painter_warnings(qtbot, qtlog):
-    from app.clock import VirtualClock
-    from app.events import TaskCreated
-    from app.task_model import TaskModel
-    from widgets.task_lanes import TaskLanesView
+    from coroscope.loop.clock import VirtualClock
+    from coroscope.loop.events import TaskCreated
+    from coroscope.models.task_model import TaskModel
+    from coroscope.widgets.views.task_lanes import TaskLanesView
 
     model = TaskModel()
     lanes = TaskLanesView(model, VirtualClock())

@@ -1,0 +1,88 @@
+"""The ``coroscope`` command line.
+
+    coroscope                 open the app
+    coroscope run DEMO        open the app and run a demo
+    coroscope run SCRIPT.py   open the app and run your script (as Python, like python SCRIPT.py)
+    coroscope list            list the demos
+    coroscope trace DEMO      write a Perfetto trace of a headless run
+    coroscope record DEMO     render a take to MP4, WebM or GIF without a display
+
+Every failure is one line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from coroscope import APP_NAME, __version__, demos
+from coroscope.cli import takes as take_cli
+
+
+class CliError(Exception):
+    """A user mistake: printed as one line, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coroscope",
+        description=f"{APP_NAME}: watch asyncio run. With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser("run", help="open the app and run a demo or your .py script")
+    run.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    run.add_argument(
+        "target",
+        metavar="DEMO_OR_SCRIPT",
+        help="a demo name (see `coroscope list`) or a path to a .py script, "
+        "which runs as Python on this machine, like `python script.py`",
+    )
+    listing = sub.add_parser("list", help="list the demos")
+    listing.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    take_cli.add_commands(sub)
+    return parser
+
+
+def cmd_list(_args: argparse.Namespace) -> int:
+    width = max(len(d.key) for d in demos.DEMOS)
+    for group, members in demos.groups().items():
+        print(f"{group}:")
+        for demo in members:
+            print(f"  {demo.key:<{width}}  {demo.summary}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from coroscope.control.targets import UnknownTargetError
+    from coroscope.scripts.loader import resolve
+
+    try:
+        target = resolve(args.target)
+    except UnknownTargetError as exc:
+        raise CliError(str(exc)) from exc
+    from coroscope.widgets.shell.gui import run_app
+
+    return run_app(target)
+
+
+def cmd_app(_args: argparse.Namespace) -> int:
+    from coroscope.widgets.shell.gui import run_app
+
+    return run_app()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = {"run": cmd_run, "list": cmd_list, **take_cli.HANDLERS}.get(args.command, cmd_app)
+    try:
+        return handler(args)
+    except CliError as exc:
+        print(f"coroscope: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,301 @@
+"""The one place user intents reach the loop.
+
+Widgets never touch the loop: they call these methods (cancel, wake, delay,
+set remaining time, run again, pause, step, speed, run/stop/restart), which
+change the real loop state, and the models then see the consequences as events.
+Every intent that cannot apply raises ``IntentError`` with a sentence for the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import traceback
+from collections.abc import Callable
+
+from coroscope.control.output import TaskStream
+from coroscope.control.run import RerunError, Run, Target
+from coroscope.loop.events import ClockChanged, Output, SessionEvent
+from coroscope.models import await_graph, console_model, task_model
+from coroscope.models.await_graph import AwaitGraph
+from coroscope.models.console_model import ConsoleModel
+from coroscope.models.narration import Narrator
+from coroscope.models.task_model import TaskModel, TaskRow
+from coroscope.models.timeline import TimelineModel
+
+
+class IntentError(Exception):
+    """An intent that cannot be carried out; the message is shown to the user."""
+
+
+class Controller:
+    def __init__(self, loop, capture_output: bool = True, echo_output: bool = False) -> None:
+        self.loop = loop
+        self.events = loop.events
+        self.clock = loop.clock
+        self.scheduler = loop.scheduler
+        self.tracer = loop.tracer
+        self.tasks = TaskModel(runs_only=True)
+        self.console = ConsoleModel()
+        self.narration = Narrator()
+        self.narration.known_names = lambda: {row.id: row.name for row in self.tasks.rows()}
+        self.timeline = TimelineModel()
+        self.graph = AwaitGraph(self.tasks)
+        self._subscribe_models()
+        self.run: Run | None = None
+        self.target: Target | None = None
+        self._stopping: asyncio.Task | None = None
+        self._listeners: list[Callable[[str], None]] = []
+        self.tracer.on_task_created = self._task_created
+        loop.set_exception_handler(self._loop_exception)
+        self._saved_streams = None
+        self._capture_output = capture_output
+        self._echo_output = echo_output
+        self._streams: tuple[TaskStream, TaskStream] | None = None
+
+    # -- plumbing -------------------------------------------------------------
+    def _subscribe_models(self) -> None:
+        """Each model hears the kinds of event it folds, in this order: the graph
+        sees an ending before the task model forgets who awaited whom."""
+        for events, model in (
+            (await_graph.EVENTS, self.graph),
+            (task_model.EVENTS, self.tasks),
+            (console_model.EVENTS, self.console),
+        ):
+            self.events.subscribe(model.apply, kinds=events)
+        # These two give each kind of event a handler of its own (events.FoldsByKind).
+        self.narration.listen_to(self.events)
+        self.timeline.listen_to(self.events)
+
+    def reset_models(self) -> None:
+        """Forget the previous run's tasks before a new one starts."""
+        self.tasks.clear()
+        self.narration.clear()
+        self.timeline.clear()
+        self.graph.clear()
+
+    def _task_created(self, task: asyncio.Task, info) -> None:
+        if self.run is not None:
+            self.run.remember(task, info)
+
+    def _capture(self) -> None:
+        """Route print() to the console; (re)installed at each start, since
+        other code (a test runner, a script) may have replaced sys.stdout since."""
+        if self._streams is not None and (sys.stdout, sys.stderr) == self._streams:
+            return
+        if self._saved_streams is None:
+            self._saved_streams = (sys.stdout, sys.stderr)
+        echo = self._echo_output
+        self._streams = (
+            TaskStream(
+                self.events, self.clock, self.scheduler, "stdout", sys.stdout if echo else None
+            ),
+            TaskStream(
+                self.events, self.clock, self.scheduler, "stderr", sys.stderr if echo else None
+            ),
+        )
+        sys.stdout, sys.stderr = self._streams
+
+    def release_output(self) -> None:
+        if self._saved_streams is not None:
+            for stream in (sys.stdout, sys.stderr):
+                if isinstance(stream, TaskStream):
+                    stream.flush()
+            sys.stdout, sys.stderr = self._saved_streams
+            self._saved_streams = None
+            self._streams = None
+
+    def on_change(self, listener: Callable[[str], None]) -> None:
+        """Listen for coarse state changes ("run", "clock") to refresh toolbars."""
+        self._listeners.append(listener)
+
+    def _changed(self, what: str) -> None:
+        for listener in self._listeners:
+            listener(what)
+
+    def _note(self, kind: str, text: str) -> None:
+        self.events.emit(SessionEvent(self.clock.now(), kind, text))
+
+    def _loop_exception(self, loop, context: dict) -> None:
+        message = context.get("message") or "Unhandled exception in event loop"
+        exc = context.get("exception")
+        text = message
+        if exc is not None:
+            text += "\n" + "".join(traceback.format_exception(exc)).rstrip()
+        task = self.scheduler.current_task_id
+        for line in text.splitlines():
+            self.events.emit(Output(self.clock.now(), task, line, "stderr"))
+
+    # -- runs -----------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """True while the current run still has unfinished tasks (also while stopping)."""
+        return self.run is not None and bool(self.run.tasks())
+
+    def start(self, target: Target) -> Run:
+        """Start ``target``; the caller must have stopped any previous run."""
+        if self.running:
+            raise IntentError("Stop the current run before starting another")
+        self.target = target
+        if self._capture_output:
+            self._capture()
+        self.run = Run(self.loop, target)
+        try:
+            self.run.start()
+        except Exception as exc:  # a target that cannot even build its coroutine
+            self.run.stopped = True
+            self._note("error", f"Could not start {target.title}: {type(exc).__name__}: {exc}")
+            raise IntentError(f"Could not start {target.title}: {exc}") from exc
+        self._note("started", f"▶ {target.title} started")
+        self._changed("run")
+        return self.run
+
+    async def stop(self) -> list[str]:
+        """Cancel everything the current run started and wait for it to unwind."""
+        run = self.run
+        if run is None or (run.stopped and not run.tasks()):
+            return []
+        if self.clock.paused:
+            self.resume()  # cancelled tasks need the loop running to unwind
+        self._note("stopping", "■ stopping…")
+        stubborn = await run.stop()
+        if stubborn:
+            self._note("error", "These tasks ignored cancellation: " + ", ".join(stubborn))
+        else:
+            self._note("stopped", "■ stopped")
+        self._changed("run")
+        return stubborn
+
+    async def restart(self) -> Run | None:
+        target = self.target
+        await self.stop()
+        if target is None:
+            return None
+        self.reset_models()
+        return self.start(target)
+
+    def stop_soon(self) -> asyncio.Task:
+        """Stop from a synchronous context (a button); returns the stopping task."""
+        if self._stopping is None or self._stopping.done():
+            self._stopping = self.loop.create_task(self.stop(), name="coroscope-stop")
+        return self._stopping
+
+    # -- task intents -----------------------------------------------------------
+    def _live_task(self, task_id: int) -> tuple[asyncio.Task, TaskRow]:
+        row = self.tasks.get(task_id)
+        task = self.tracer.task_by_id(task_id)
+        if row is None or task is None or task.done():
+            name = row.name if row else f"task #{task_id}"
+            raise IntentError(f"{name} has already finished")
+        return task, row
+
+    def cancel(self, task_id: int) -> None:
+        task, _row = self._live_task(task_id)
+        task.cancel()
+        self.loop._wake()
+
+    def _sleep_entry(self, task_id: int):
+        task, row = self._live_task(task_id)
+        entry = self.scheduler.sleep_timer(task._fut_waiter)
+        if entry is None:
+            raise IntentError(f"{row.name} is not sleeping on a timer right now")
+        return entry
+
+    def set_remaining(self, task_id: int, seconds: float) -> None:
+        """Move the task's sleep timer so it fires ``seconds`` of loop time from now."""
+        if not seconds >= 0:
+            raise IntentError("remaining time must be zero or more seconds")
+        entry = self._sleep_entry(task_id)
+        self.scheduler.move_timer(entry, self.clock.now() + seconds)
+        self.loop._wake()
+
+    def wake(self, task_id: int) -> None:
+        self.set_remaining(task_id, 0.0)
+
+    def delay(self, task_id: int, seconds: float = 1.0) -> None:
+        entry = self._sleep_entry(task_id)
+        self.scheduler.move_timer(entry, entry.when + seconds)
+        self.loop._wake()
+
+    def rerun(self, task_id: int) -> asyncio.Task:
+        row = self.tasks.get(task_id)
+        if row is None:
+            raise IntentError("that task is no longer known")
+        if row.live:
+            raise IntentError(f"{row.name} is still running; cancel it first")
+        if self.run is None:
+            raise IntentError("nothing is running")
+        if self.run.stopped:
+            raise IntentError("the run was stopped; press Restart to run it again")
+        try:
+            task = self.run.rerun(task_id, row.name)
+        except RerunError as exc:
+            raise IntentError(str(exc)) from exc
+        self.loop._wake()
+        return task
+
+    # -- timer intents ------------------------------------------------------------
+    def _live_timer(self, timer_id: int):
+        entry = self.scheduler.timer(timer_id)
+        if entry is None or entry.handle.cancelled():
+            raise IntentError("that timer has already fired or been cancelled")
+        return entry
+
+    def cancel_timer(self, timer_id: int) -> None:
+        """Cancel a scheduled TimerHandle so its callback never runs.
+
+        A sleep's timer is different: cancelling only the handle would leave the
+        sleeping task waiting forever, so its sleep is cancelled instead and the
+        task gets ``CancelledError`` at its ``await`` (asyncio then drops the handle).
+        """
+        entry = self._live_timer(timer_id)
+        if entry.sleep_future is not None and not entry.sleep_future.done():
+            entry.sleep_future.cancel()
+        else:
+            entry.handle.cancel()
+        self.loop._wake()
+
+    def move_timer(self, timer_id: int, when: float) -> None:
+        """Reschedule the real TimerHandle to fire at loop time ``when`` (never in the past)."""
+        if not when == when:  # NaN
+            raise IntentError("a timer's due time must be a number of seconds")
+        entry = self._live_timer(timer_id)
+        try:
+            self.scheduler.move_timer(entry, max(when, self.clock.now()))
+        except ValueError as exc:
+            raise IntentError(f"that timer cannot move: {exc}") from exc
+        self.loop._wake()
+
+    # -- clock intents ----------------------------------------------------------
+    def _clock_changed(self) -> None:
+        self.events.emit(ClockChanged(self.clock.now(), self.clock.paused, self.clock.speed))
+        self._changed("clock")
+
+    def pause(self) -> None:
+        self.loop.pause()
+        self._clock_changed()
+
+    def resume(self) -> None:
+        self.loop.resume()
+        self._clock_changed()
+
+    def toggle_pause(self) -> None:
+        if self.clock.paused:
+            self.resume()
+        else:
+            self.pause()
+
+    def step(self) -> str:
+        if not self.clock.paused:
+            self.pause()
+        return self.loop.step()
+
+    def set_speed(self, speed: float) -> None:
+        try:
+            self.loop.set_speed(speed)
+        except ValueError as exc:
+            raise IntentError(str(exc)) from exc
+        self._clock_changed()
+
+    def close(self) -> None:
+        self.release_output()

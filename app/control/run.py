@@ -1,0 +1,162 @@
+"""One execution of a demo or script on a traced loop.
+
+A run tags everything it starts with its id (``RUN_ID`` in the context every
+task copies), so Stop can cancel exactly its tasks and timers and wait for them
+to unwind, leaving nothing pending behind ("Task was destroyed but it is pending"
+is a bug here, not a warning to live with).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import types
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from coroscope.loop.scheduler import RUN_ID
+from coroscope.loop.tracer import TaskInfo
+
+# Remembering how to start tasks again costs their arguments; cap it.
+_MAX_RECIPES = 5000
+
+
+@dataclass(frozen=True)
+class Target:
+    """Something runnable: a demo or a user's script."""
+
+    key: str
+    title: str
+    source_path: str
+    make_main: Callable[[], Coroutine]
+    stage: str | None = None
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to call a coroutine function again with the arguments a task began with."""
+
+    function: Callable
+    args: tuple
+    kwargs: dict
+    name: str
+
+    def call(self) -> Coroutine:
+        return self.function(*self.args, **self.kwargs)
+
+
+class RerunError(Exception):
+    pass
+
+
+def capture_recipe(coro: object, name: str) -> Recipe | None:
+    """Rebuild a callable from a coroutine that has not started yet.
+
+    An unstarted coroutine's frame holds exactly its arguments, so the code object,
+    its globals and those locals are enough to call the function again.
+    """
+    # Only called before a task's first step, while the frame holds just the arguments.
+    frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+    if frame is None:
+        return None
+    code = frame.f_code
+    values = dict(frame.f_locals)
+    try:
+        closure = tuple(types.CellType(values[n]) for n in code.co_freevars) or None
+    except KeyError:
+        return None
+    function = types.FunctionType(code, frame.f_globals, code.co_name, None, closure)
+    if code.co_flags & inspect.CO_GENERATOR:
+        function = types.coroutine(function)
+    names = code.co_varnames
+    positional = code.co_argcount
+    kwonly = code.co_kwonlyargcount
+    try:
+        args = [values[n] for n in names[:positional]]
+        kwargs = {n: values[n] for n in names[positional : positional + kwonly]}
+        index = positional + kwonly
+        if code.co_flags & inspect.CO_VARARGS:
+            args.extend(values[names[index]])
+            index += 1
+        if code.co_flags & inspect.CO_VARKEYWORDS:
+            kwargs.update(values[names[index]])
+    except KeyError:
+        return None
+    return Recipe(function, tuple(args), kwargs, name)
+
+
+class Run:
+    _ids = 0
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, target: Target) -> None:
+        Run._ids += 1
+        self.id = Run._ids
+        self.loop = loop
+        self.target = target
+        self.main: asyncio.Task | None = None
+        self.recipes: dict[int, Recipe] = {}
+        self.stopped = False
+
+    def start(self) -> asyncio.Task:
+        context = contextvars.copy_context()
+        context.run(RUN_ID.set, self.id)
+        coro = self.target.make_main()
+        self.main = self.loop.create_task(coro, name="main", context=context)
+        return self.main
+
+    def remember(self, task: asyncio.Task, info: TaskInfo) -> None:
+        """Tracer hook: keep a recipe for each task of this run, to run it again."""
+        if info.run != self.id or len(self.recipes) >= _MAX_RECIPES:
+            return
+        recipe = capture_recipe(task.get_coro(), info.name)
+        if recipe is not None:
+            self.recipes[info.id] = recipe
+
+    def rerun(self, task_id: int, name: str) -> asyncio.Task:
+        recipe = self.recipes.get(task_id)
+        if recipe is None:
+            raise RerunError(f"{name} cannot be run again: its start was not recorded")
+        context = contextvars.copy_context()
+        context.run(RUN_ID.set, self.id)
+        task = self.loop.create_task(recipe.call(), name=name, context=context)
+        return task
+
+    def tasks(self) -> list[asyncio.Task]:
+        tracer = self.loop.tracer  # type: ignore[attr-defined]
+        return [
+            t for t, info in tracer.live_tasks().items() if info.run == self.id and not t.done()
+        ]
+
+    async def stop(self, grace: float = 2.0) -> list[str]:
+        """Cancel the run's tasks and timers and wait for them to unwind.
+
+        Returns the names of tasks that ignored cancellation within ``grace``.
+        """
+        self.stopped = True
+        self.loop.scheduler.cancel_run(self.id)  # type: ignore[attr-defined]
+        stubborn: list[str] = []
+        for _attempt in range(3):
+            tasks = self.tasks()
+            if not tasks:
+                break
+            for task in tasks:
+                task.cancel()
+            done, pending = await asyncio.wait(tasks, timeout=grace / 3)
+            for task in done:
+                if not task.cancelled():
+                    task.exception()  # mark retrieved: the lane already shows it
+            stubborn = [t.get_name() for t in pending]
+        # Children, threads and connections the run left behind: terminate, join,
+        # close, and say so in the console.
+        outside = getattr(self.loop, "outside", None)
+        if outside is not None:
+            await outside.reap(self.id, grace)
+        self.loop.scheduler.cancel_run(self.id)  # type: ignore[attr-defined]
+        return stubborn
+
+
+def make_main_from(function: Callable[..., Coroutine], *args: Any) -> Callable[[], Coroutine]:
+    return lambda: function(*args)

@@ -1,0 +1,222 @@
+"""Event loops whose callbacks and timers go through the Coroscope scheduler.
+
+``TracingMixin`` replaces the loop's scheduling primitives (``call_soon``,
+``call_at``, ``call_later``, the internal ``_call_soon`` and ``_add_callback``,
+``time``) with the scheduler and clock from ``coroscope.loop.scheduler`` and
+``coroscope.loop.clock``, and names and traces tasks in ``create_task``. It is mixed into two loops:
+
+* ``HeadlessLoop`` here: a plain ``asyncio.SelectorEventLoop`` with no Qt at all,
+  for ``coroscope trace``, the recorder and the core's unit tests;
+* ``coroscope.widgets.shell.qt_loop.TracingLoop``: the same mixin on top of ``qasync.QEventLoop``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from typing import Any
+
+from coroscope.loop.anatomy.hooks import AnatomyHooks
+from coroscope.loop.clock import VirtualClock
+from coroscope.loop.events import EventLog
+from coroscope.loop.scheduler import Scheduler
+from coroscope.loop.tracer import DEFAULT_BLOCK_THRESHOLD, Tracer
+
+# The headless loop never sleeps in select() longer than this, so a stop() from
+# another thread or a clock change is noticed promptly.
+_MAX_SELECT = 0.25
+
+
+class TracingMixin(AnatomyHooks):
+    clock: VirtualClock
+    events: EventLog
+    scheduler: Scheduler
+    tracer: Tracer
+    autojump: bool
+
+    def _init_tracing(
+        self,
+        clock: VirtualClock | None = None,
+        events: EventLog | None = None,
+        trace: bool = True,
+        block_threshold: float = DEFAULT_BLOCK_THRESHOLD,
+        autojump: bool = False,
+    ) -> None:
+        self.clock = clock or VirtualClock()
+        self.events = events if events is not None else EventLog()
+        self.scheduler = Scheduler(self.clock, self.events.emit if trace else None)
+        self.tracer = Tracer(self.events, self.clock, self.scheduler, block_threshold)
+        if trace:
+            self.scheduler.run_batch = self.tracer.run_batch
+            self.scheduler.batch = self.events.hold
+        self.tracing = trace
+        # Autojump skips idle loop time (sleeps finish at once) while nothing
+        # outside the loop, such as a socket, a pipe or a worker thread, is pending.
+        self.autojump = autojump
+        self._external_jobs = 0
+        # False while the driver is already running the scheduler (it re-arms
+        # itself afterwards) and always False for the headless loop.
+        self._needs_wake = False
+        self._push_ready = self.scheduler.push_ready
+        self._init_anatomy()
+
+    # -- the scheduling primitives -----------------------------------------
+    def time(self) -> float:
+        return self.clock.now()
+
+    def _call_soon(self, callback: Callable, args: tuple, context: Any) -> asyncio.Handle:
+        handle = asyncio.Handle(callback, args, self, context)
+        self._push_ready(handle)
+        return handle
+
+    def call_soon(self, callback: Callable, *args: Any, context: Any = None) -> asyncio.Handle:
+        # The hottest call in any loop: every task step goes through it.
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            self._check_callback(callback, "call_soon")
+        handle = asyncio.Handle(callback, args, self, context)
+        self._push_ready(handle)
+        if self._needs_wake:
+            self._wake()
+        return handle
+
+    def call_later(
+        self, delay: float, callback: Callable, *args: Any, context: Any = None
+    ) -> asyncio.TimerHandle:
+        if delay is None:
+            raise TypeError("delay must not be None")
+        # One clock reading for both ends, so sleep(0.01) is a 0.01 s timer in
+        # every view, not 0.00999 s because the clock moved on in between.
+        now = self.clock.now()
+        return self._schedule_timer(now + delay, callback, args, context, now)
+
+    def call_at(
+        self, when: float, callback: Callable, *args: Any, context: Any = None
+    ) -> asyncio.TimerHandle:
+        return self._schedule_timer(when, callback, args, context, None)
+
+    def _schedule_timer(
+        self, when: float, callback: Callable, args: tuple, context: Any, now: float | None
+    ) -> asyncio.TimerHandle:
+        if when is None or math.isnan(when):
+            raise TypeError("when must be a number")
+        self._check_closed()
+        if self._debug:
+            self._check_callback(callback, "call_at")
+        handle = asyncio.TimerHandle(when, callback, args, self, context)
+        self.scheduler.push_timer(handle, now)
+        if self._needs_wake:
+            self._wake()
+        return handle
+
+    def _add_callback(self, handle: asyncio.Handle, delay: float = 0) -> asyncio.Handle:
+        # Signal-safe path and selector I/O both land here.
+        if delay:
+            return self.call_later(delay, handle._callback, *handle._args, context=handle._context)
+        if not handle._cancelled:
+            self.scheduler.push_ready(handle)
+            self._wake()
+        return handle
+
+    def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
+        self.scheduler.timer_cancelled(handle)
+
+    def create_task(self, coro, *, name: str | None = None, context: Any = None) -> asyncio.Task:
+        self._check_closed()
+        factory = self.get_task_factory()
+        if factory is None:
+            task = asyncio.Task(coro, loop=self, name=name, context=context)
+        else:
+            # Old-style factories take no context argument.
+            task = factory(self, coro) if context is None else factory(self, coro, context=context)
+            if name is not None:
+                task.set_name(name)
+        if self.tracing:
+            self.tracer.task_created(task, context)
+        return task
+
+    def run_in_executor(self, executor: Executor | None, func: Callable, *args: Any):
+        future = super().run_in_executor(executor, func, *args)
+        self.scheduler.label_future(future, f"executor: {getattr(func, '__name__', 'call')}()")
+        self._external_jobs += 1
+        future.add_done_callback(self._external_job_done)
+        return future
+
+    def _external_job_done(self, _future: asyncio.Future) -> None:
+        self._external_jobs -= 1
+
+    # -- driving ------------------------------------------------------------
+    def _wake(self) -> None:
+        """Hook: make the driver notice new work (the Qt loop re-arms its timer)."""
+
+    def _external_io_pending(self) -> bool:
+        return self._external_jobs > 0
+
+    def _next_wait(self) -> float:
+        """Real seconds until the scheduler has work; autojump skips idle loop time."""
+        wait = self.scheduler.wait_seconds()
+        if (
+            wait > 0
+            and self.autojump
+            and not self._external_io_pending()
+            and self.scheduler.jump_to_next_timer()
+        ):
+            return 0.0
+        return wait
+
+    def pause(self) -> None:
+        self.clock.pause()
+        self._wake()
+
+    def resume(self) -> None:
+        self.clock.resume()
+        self._wake()
+
+    def set_speed(self, speed: float) -> None:
+        self.clock.set_speed(speed)
+        self._wake()
+
+    def step(self) -> str:
+        with self._running():
+            result = self.scheduler.step()
+        self._wake()
+        return result
+
+    @contextlib.contextmanager
+    def _running(self) -> Iterator[None]:
+        """Let callbacks see this loop as running while we drive it by hand.
+
+        Stepping or frame-by-frame recording drives the scheduler from outside
+        run_forever(); asyncio.sleep() and friends still need a running loop.
+        """
+        if asyncio.events._get_running_loop() is self:
+            yield
+            return
+        asyncio.events._set_running_loop(self)
+        try:
+            yield
+        finally:
+            asyncio.events._set_running_loop(None)
+
+
+class HeadlessLoop(TracingMixin, asyncio.SelectorEventLoop):
+    """A traced loop with no Qt: selector I/O plus the Coroscope scheduler."""
+
+    def __init__(self, **tracing: Any) -> None:
+        self._init_tracing(**tracing)
+        super().__init__()
+
+    def _external_io_pending(self) -> bool:
+        # One registration is the loop's own self-pipe.
+        return self._external_jobs > 0 or len(self._selector.get_map()) > 1
+
+    def _run_once(self) -> None:
+        timeout = min(self._next_wait(), _MAX_SELECT)
+        events = self._selector.select(timeout)
+        self._process_events(events)
+        if not self.clock.paused:  # paused: I/O callbacks queue up until resume or Step
+            self.scheduler.run_once()

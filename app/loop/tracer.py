@@ -1,0 +1,408 @@
+"""Turns what the scheduler runs into events.
+
+The scheduler calls ``run_handle`` for every ready callback. A callback whose
+``__self__`` is a Task is a task step (both ``Task.__step`` and the wake-up after
+a future completes); everything else is a plain callback. A step is timed and,
+once it returns, the task is read: finished (``TaskEnded``) or parked on
+something (``TaskStep`` with what it awaits and where).
+
+Tasks get small sequential ids here; the id is what events, models and the trace
+file use, so nothing outside holds on to Task objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections import deque
+from collections.abc import Callable
+from contextvars import Context
+from time import perf_counter
+
+from coroscope.loop.clock import VirtualClock
+from coroscope.loop.events import (
+    DEFAULT_BLOCK_THRESHOLD,
+    EventLog,
+    LoopBlocked,
+    Output,
+    TaskCreated,
+    TaskEnded,
+    TaskRenamed,
+    TaskStep,
+)
+from coroscope.loop.introspect import (
+    await_frames,
+    awaited_futures,
+    coro_name,
+    creation_frames,
+    describe_callback,
+    library_wait,
+    short_repr,
+    user_frame,
+)
+from coroscope.loop.scheduler import RUN_ID, SLEEP_CALLBACK, Scheduler
+
+_Task = asyncio.Task
+# Asked for every timer scheduled (which task set it): bound once, not looked up.
+_get_running_loop = asyncio.events._get_running_loop
+_current_task = asyncio.current_task
+_new_tuple = tuple.__new__
+
+
+class TaskInfo:
+    __slots__ = ("created", "fresh", "id", "name", "parent", "run")
+
+    def __init__(
+        self, task_id: int, name: str, parent: int | None, run: int | None, created: float
+    ):
+        self.id = task_id
+        self.name = name
+        self.parent = parent
+        self.run = run
+        self.created = created
+        self.fresh = True  # not stepped yet
+
+
+# "sleep(0.01)" for each sleeping step, by the sleep's length in microseconds
+# (formatting the float for every step cost a traced timer wake-up about 1.5%).
+_SLEEP_LABELS: dict[int, str] = {}
+
+
+def _sleep_label(duration: float) -> str:
+    key = int(duration * 1e6 + 0.5)
+    label = _SLEEP_LABELS.get(key)
+    if label is None:
+        if len(_SLEEP_LABELS) > 4096:  # a run of ever-different sleeps: start afresh
+            _SLEEP_LABELS.clear()
+        label = _SLEEP_LABELS[key] = f"sleep({duration:.3g})"
+    return label
+
+
+def _report_failed_callback(handle: asyncio.Handle, exc: BaseException) -> None:
+    # As handle._run() reports a callback that raised, for the loop's exception handler.
+    handle._loop.call_exception_handler(
+        {
+            "message": f"Exception in callback {describe_callback(handle._callback)}",
+            "exception": exc,
+            "handle": handle,
+        }
+    )
+
+
+class Tracer:
+    def __init__(
+        self,
+        log: EventLog,
+        clock: VirtualClock,
+        scheduler: Scheduler,
+        block_threshold: float = DEFAULT_BLOCK_THRESHOLD,
+    ) -> None:
+        self.log = log
+        self.clock = clock
+        self.scheduler = scheduler
+        self.block_threshold = block_threshold
+        self._tasks: dict[asyncio.Task, TaskInfo] = {}
+        self._next_id = 1
+        # Tasks are announced after the step that created them, because
+        # create_task and TaskGroup only name a task once it exists.
+        self._unannounced: list[asyncio.Task] = []
+        # Called once per announced task with (task, info), e.g. so a run can
+        # remember how to start a finished task again.
+        self.on_task_created: Callable[[asyncio.Task, TaskInfo], None] | None = None
+        # The watchdog stores here the line it saw the main thread stuck on.
+        self.blocked_at: tuple[str, int] | None = None
+        self.step_started_wall: float | None = None
+        scheduler.whose_step = self.current_task_id
+
+    def current_task_id(self) -> int | None:
+        """The id of the task whose step runs on this thread now (None in a plain
+        callback, between steps, or on another thread)."""
+        loop = _get_running_loop()
+        if loop is None:
+            return None
+        task = _current_task(loop)
+        info = self._tasks.get(task) if task is not None else None
+        return info.id if info is not None else None
+
+    # -- tasks ------------------------------------------------------------
+    def task_created(self, task: asyncio.Task, context: Context | None = None) -> TaskInfo:
+        # A task belongs to the run of the context it will run in.
+        run = context.get(RUN_ID) if context is not None else RUN_ID.get()
+        parent = self.current_task_id()
+        info = TaskInfo(self._next_id, task.get_name(), parent, run, self.clock.now())
+        self._next_id += 1
+        self._tasks[task] = info
+        self._unannounced.append(task)
+        return info
+
+    def announce(self) -> None:
+        """Emit ``TaskCreated`` for tasks created since the last call."""
+        pending = self._unannounced[:]
+        self._unannounced.clear()  # the same list: run_batch holds on to it
+        for task in pending:
+            info = self._tasks.get(task)
+            if info is None:
+                continue
+            info.name = task.get_name()
+            coro = task.get_coro()
+            self.log.emit(
+                TaskCreated(
+                    info.created,
+                    info.id,
+                    info.name,
+                    info.parent,
+                    coro_name(coro),
+                    creation_frames(coro),
+                    info.run,
+                )
+            )
+            if self.on_task_created is not None:
+                self.on_task_created(task, info)
+
+    def info(self, task: asyncio.Task) -> TaskInfo | None:
+        return self._tasks.get(task)
+
+    def task_by_id(self, task_id: int) -> asyncio.Task | None:
+        for task, info in self._tasks.items():
+            if info.id == task_id:
+                return task
+        return None
+
+    def live_frames(self, task_id: int) -> tuple:
+        task = self.task_by_id(task_id)
+        if task is None or task.done():
+            return ()
+        return await_frames(task.get_coro())
+
+    def live_tasks(self) -> dict[asyncio.Task, TaskInfo]:
+        return dict(self._tasks)
+
+    # -- running ----------------------------------------------------------
+    def run_batch(self, ready: deque, count: int, deadline: float) -> int:
+        """Run up to ``count`` handles from ``ready``, tracing each; the scheduler's
+        inner loop when tracing. Returns how many ran (cancelled ones are skipped).
+
+        This is the hot path of a traced loop, run once per task step, so it is one
+        function with everything it reads hoisted out of the loop: each call or
+        attribute lookup per step costs a noticeable share of asyncio's own step.
+        """
+        tasks_get = self._tasks.get
+        clock = self.clock
+        log = self.log
+        append = log._append
+        pack = log.pack_ready_step
+        listeners = log._subscriptions  # the same list as subscriptions change
+        pend = log._pending.append
+        unannounced = self._unannounced
+        sleeps_get = self.scheduler._sleeps.get  # the timer behind a sleep's future
+        threshold = self.block_threshold
+        ran = 0
+        # Listeners get this batch's events after it (see EventLog).
+        with log.hold:
+            if self._unannounced:  # tasks created outside a step, e.g. by the controller
+                self.announce()
+            # After a bare yield, one clock reading ends that step and starts the
+            # next, so a step's wall time includes under a microsecond of the
+            # tracer's work. After anything heavier the clock is read again, or the
+            # next step would be charged for it (and look blocked to the watchdog).
+            mark = perf_counter()
+            try:
+                for _ in range(count):
+                    # Not a bound popleft in a local: Python 3.11 cannot specialize that call.
+                    handle = ready.popleft()
+                    if handle._cancelled:
+                        continue
+                    ran += 1
+                    callback = handle._callback
+                    if callback is SLEEP_CALLBACK:
+                        # An asyncio.sleep() timer firing: a microsecond of asyncio's
+                        # own code that wakes the sleeper. Not worth timing as a
+                        # callback of its own; the sleeper's next step notes the wake.
+                        try:
+                            handle._context.run(callback, *handle._args)
+                        except BaseException as exc:  # its future was already resolved
+                            _report_failed_callback(handle, exc)
+                        continue
+                    task = getattr(callback, "__self__", None)
+                    # The exact type first: an isinstance() call per callback adds up.
+                    if type(task) is not _Task and not isinstance(task, _Task):
+                        self._run_callback(handle)
+                        mark = perf_counter()
+                        if not ran & 31 and mark > deadline:
+                            break
+                        continue
+                    info = tasks_get(task)
+                    if info is None:  # created before tracing began, or by a foreign factory
+                        info = self.task_created(task)
+                        self.announce()
+                        mark = perf_counter()
+                    task_id = info.id
+                    wall0 = self.step_started_wall = mark
+                    args = handle._args
+                    try:
+                        # What handle._run() does, minus its Python frame. A step after
+                        # a bare yield has no arguments, and passing none saves building
+                        # an argument list and tuple (about 1,000 instructions a step).
+                        if args:
+                            handle._context.run(callback, *args)
+                        else:
+                            handle._context.run(callback)
+                    except (SystemExit, KeyboardInterrupt) as exc:
+                        # asyncio stores these in the task, then re-raises them out of
+                        # the step to stop the loop. A run's task (sys.exit() in a
+                        # script) must not end the app: it ends failed, its lane says why.
+                        if info.run is None:
+                            raise
+                        self._escaped(task_id, exc, info.name)
+                    except BaseException as exc:  # a step of a finished task, say
+                        _report_failed_callback(handle, exc)
+                    mark = perf_counter()
+                    self.step_started_wall = None
+                    wall = mark - wall0
+                    # clock.now() for the reading just taken (the clock cannot change
+                    # speed or pause in the middle of a step). The step started
+                    # ``wall * rate`` of loop time before it ended (worked out only
+                    # where needed: the bare-yield record keeps the rate instead).
+                    rate = clock._rate
+                    end = clock._anchor_virtual + (mark - clock._anchor_real) * rate
+                    if unannounced:
+                        self.announce()
+                        mark = perf_counter()
+                    if info.fresh:
+                        self._first_step(task, info, end)
+                    if task.done():
+                        frames = ()
+                        started = end - wall * rate
+                        log.emit(TaskStep(end, task_id, started, wall, "done", "", None, frames))
+                        self._ended(task, info, end)
+                        mark = perf_counter()
+                    elif task._fut_waiter is None:
+                        # A bare yield (sleep(0)): the task is queued again already and
+                        # moves on at once, so skip the await-chain walk; a paused view
+                        # asks ``live_frames`` instead. The commonest step of all, so
+                        # the record is built and delivered without calls in between.
+                        frames = ()
+                        log._emitted += 1  # counted at once: a resting reader replays by count
+                        append(pack(end, task_id, wall, rate))
+                        if listeners:
+                            started = end - wall * rate
+                            pend(
+                                _new_tuple(
+                                    TaskStep,
+                                    (end, task_id, started, wall, "ready", "", None, (), ()),
+                                )
+                            )
+                    else:
+                        frames = await_frames(task.get_coro())
+                        started = end - wall * rate
+                        waiter = task._fut_waiter
+                        timer = sleeps_get(id(waiter))
+                        if timer is not None:  # in asyncio.sleep(): the commonest wait
+                            waiting, due, targets = "sleep", timer.when, ()
+                            awaiting = _sleep_label(timer.duration)
+                        else:
+                            waiting, awaiting, due, targets = self._waiting_on(task, waiter, frames)
+                        step = (
+                            end,
+                            task_id,
+                            started,
+                            wall,
+                            waiting,
+                            awaiting,
+                            due,
+                            frames,
+                            targets,
+                        )
+                        log.emit(_new_tuple(TaskStep, step))
+                        mark = perf_counter()
+                    if wall >= threshold:
+                        if not frames and not task.done():
+                            frames = await_frames(task.get_coro())
+                        self._blocked(task_id, info.name, wall, frames)
+                        mark = perf_counter()
+                    if not ran & 31 and mark > deadline:
+                        break
+            finally:
+                self.step_started_wall = None
+        return ran
+
+    def _first_step(self, task: asyncio.Task, info: TaskInfo, now: float) -> None:
+        info.fresh = False
+        name = task.get_name()
+        if name != info.name:  # renamed between creation and its first step
+            info.name = name
+            self.log.emit(TaskRenamed(now, info.id, name))
+
+    def _run_callback(self, handle: asyncio.Handle) -> None:
+        wall0 = self.step_started_wall = perf_counter()
+        try:
+            handle._run()
+        except (SystemExit, KeyboardInterrupt) as exc:
+            if handle._context.get(RUN_ID) is None:
+                raise
+            self._escaped(None, exc, describe_callback(handle._callback))
+        finally:
+            self.step_started_wall = None
+        wall = perf_counter() - wall0
+        if self._unannounced:
+            self.announce()
+        if wall >= self.block_threshold:
+            self._blocked(None, describe_callback(handle._callback), wall, None)
+
+    def _waiting_on(self, task: asyncio.Task, waiter: object, frames) -> tuple:
+        """(waiting kind, label, due time, awaited task ids) for a task parked on
+        something other than a sleep (``run_batch`` tells those itself)."""
+        if isinstance(waiter, asyncio.Task):
+            other = self._tasks.get(waiter)
+            return "task", other.name if other else waiter.get_name(), None, self._ids((waiter,))
+        children = getattr(waiter, "_children", None)
+        if children is not None:  # asyncio.gather's future
+            return "future", f"gather({len(children)})", None, self._ids(children)
+        primitive = library_wait(frames)
+        if primitive is not None:
+            awaited = awaited_futures(task.get_coro())
+            return "future", primitive, None, self._ids(awaited)
+        label = self.scheduler.future_label(waiter)
+        return "future", label or "future", None, ()
+
+    def _ids(self, futures) -> tuple[int, ...]:
+        ids = []
+        for future in futures:
+            info = self._tasks.get(future) if isinstance(future, asyncio.Task) else None
+            if info is not None:
+                ids.append(info.id)
+        return tuple(ids)
+
+    def _ended(self, task: asyncio.Task, info: TaskInfo, now: float) -> None:
+        del self._tasks[task]
+        if task.cancelled():
+            state, result, exc, tb = "cancelled", None, "CancelledError", None
+        else:
+            error = task._exception
+            if error is None:
+                state, result, exc, tb = "done", short_repr(task._result), None, None
+            else:
+                state, result = "failed", None
+                exc = f"{type(error).__name__}: {error}"
+                tb = "".join(traceback.format_exception(error))
+                if info.run is not None:
+                    # Its lane and the console show it now. asyncio would say it again
+                    # ("exception was never retrieved") whenever the garbage collector
+                    # happens to run, even inside another ast.parse, which Python 3.11
+                    # cannot re-enter ("AST constructor recursion depth mismatch").
+                    task._log_traceback = False
+        self.log.emit(TaskEnded(now, info.id, state, result, exc, tb))
+
+    def _escaped(self, task_id: int | None, exc: BaseException, where: str) -> None:
+        call = "sys.exit()" if isinstance(exc, SystemExit) else "KeyboardInterrupt"
+        text = f"{call} in {where} ended only that {'task' if task_id else 'callback'}"
+        self.log.emit(Output(self.clock.now(), task_id, text, "stderr"))
+
+    def _blocked(self, task_id: int | None, what: str, wall: float, frames) -> None:
+        if self.blocked_at is not None:
+            file, line = self.blocked_at
+        else:
+            frame = user_frame(frames) if frames else None
+            file, line = (frame[0], frame[1]) if frame else ("", 0)
+        self.blocked_at = None
+        self.log.emit(LoopBlocked(self.clock.now(), task_id, what, wall, file, line))

@@ -1,0 +1,296 @@
+"""The headless trace file: Chrome Trace Event JSON plus a task and blocking summary.
+
+The format is a public interface (see DESIGN.md, "Headless trace format"):
+
+* ``traceEvents``: every task is a thread of process 1 (``M`` ``thread_name``), each
+  step (one resume..suspend slice) an ``X`` slice in category ``step``, and the
+  task's end an ``i`` instant named after its state. The time a task spends parked
+  between steps is a ``B``/``E`` pair in category ``wait`` named after what it
+  awaited (``sleep(4)``, ``gather(3)``), so Perfetto shows a countdown as lanes
+  rather than as invisible microsecond slivers; consumers that count steps can
+  count ``X`` events.
+* ``tasks``: one summary per task; ``blocking``: every step that held the loop
+  longer than the tracer's threshold.
+
+Times in the summary are seconds on the loop clock from the start of the run;
+``ts``/``dur`` in ``traceEvents`` are the same times in microseconds.
+
+``TraceCollector`` listens to the event log and keeps everything a trace needs
+(the log itself is a bounded ring, so it cannot be read back at the end).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from coroscope import __version__
+from coroscope.loop.events import (
+    Event,
+    Frame,
+    LoopBlocked,
+    TaskCreated,
+    TaskEnded,
+    TaskRenamed,
+    TaskStep,
+)
+from coroscope.loop.introspect import user_frame
+from coroscope.takes.atomic_file import AtomicFile
+
+PID = 1
+# A busy session (1,000 tasks stepping for minutes) would otherwise grow without
+# bound; past this many steps the summary stays exact but slices are dropped.
+MAX_STEPS = 1_000_000
+# The same for a run that churns short tasks for a long time.
+MAX_TASKS = 100_000
+STATES = ("pending", "done", "cancelled", "failed")
+EVENTS = (TaskStep, TaskCreated, TaskEnded, TaskRenamed, LoopBlocked)  # what a collector folds
+
+
+@dataclass(slots=True)
+class _Task:
+    id: int
+    name: str
+    parent: int | None
+    created: float
+    state: str = "pending"
+    finished: float | None = None
+    resumes: int = 0
+    result: str | None = None
+    exception: str | None = None
+
+
+class TraceCollector:
+    """An ``EventLog`` listener that keeps one run's tasks, steps and blocking calls.
+
+    ``reset(origin, run)`` starts a new trace: times become relative to
+    ``origin`` and, when ``run`` is given, only that run's tasks are kept (the
+    app's own helper tasks, such as the one that stops a run, belong to no run).
+    """
+
+    def __init__(self, max_steps: int = MAX_STEPS, max_tasks: int = MAX_TASKS) -> None:
+        self.max_steps = max_steps
+        self.max_tasks = max_tasks
+        self.reset()
+
+    def reset(self, origin: float = 0.0, run: int | None = None) -> None:
+        self.origin = origin
+        self.run = run
+        self._tasks: dict[int, _Task] = {}
+        # Each step as a plain tuple of its fields: the garbage collector stops
+        # tracking those after its first look, where it would walk a million kept
+        # TaskSteps (a tuple subclass) on every full collection.
+        self._steps: list[tuple] = []
+        self._blocks: list[tuple[str, float, float, str | None]] = []
+        # A LoopBlocked follows right after the step it is about, so the last
+        # step's start is all that is needed (a dict per task would grow forever).
+        self._last_step: TaskStep | None = None
+        self.dropped_steps = 0
+        self.dropped_tasks = 0
+        self.last_time = origin
+
+    def __call__(self, event: Event) -> None:
+        kind = type(event)
+        if kind is TaskStep:
+            task = self._tasks.get(event.task)
+            if task is None:
+                return
+            task.resumes += 1
+            self._last_step = event
+            if len(self._steps) < self.max_steps:
+                self._steps.append(tuple(event))
+            else:
+                self.dropped_steps += 1
+        elif kind is TaskCreated:
+            if self.run is not None and event.run != self.run:
+                return
+            if len(self._tasks) >= self.max_tasks:
+                self.dropped_tasks += 1
+                return
+            self._tasks[event.task] = _Task(event.task, event.name, event.parent, event.t)
+        elif kind is TaskEnded:
+            task = self._tasks.get(event.task)
+            if task is None:
+                return
+            task.state = event.state
+            task.finished = event.t
+            task.result = event.result
+            task.exception = event.exception
+        elif kind is TaskRenamed:
+            task = self._tasks.get(event.task)
+            if task is not None:
+                task.name = event.name
+        elif kind is LoopBlocked:
+            self._blocked(event)
+        else:
+            return
+        if event.t > self.last_time:
+            self.last_time = event.t
+
+    def _blocked(self, event: LoopBlocked) -> None:
+        if event.task is not None:
+            task = self._tasks.get(event.task)
+            if task is None:
+                return
+            last = self._last_step
+            same_task = last is not None and last.task == event.task
+            start = last.started if same_task else event.t - event.wall
+        else:
+            start = event.t - event.wall
+        where = f"{os.path.basename(event.file)}:{event.line}" if event.line else None
+        self._blocks.append((event.what, start, event.wall, where))
+
+    @property
+    def task_count(self) -> int:
+        return len(self._tasks)
+
+    # -- building the file ------------------------------------------------------
+    def _rel(self, t: float) -> float:
+        # Tasks created in the instant before the run's start note clamp to 0.
+        return max(0.0, round(t - self.origin, 6))
+
+    def _us(self, t: float) -> float:
+        return round(max(0.0, t - self.origin) * 1e6, 3)
+
+    def build(self, end: float | None = None, metadata: dict[str, Any] | None = None) -> dict:
+        """The trace document. ``end`` (loop time) closes the waits of unfinished tasks."""
+        end = self.last_time if end is None else max(end, self.last_time)
+        names = {task_id: task.name for task_id, task in self._tasks.items()}
+        title = (metadata or {}).get("target")
+        events: list[dict] = [
+            _meta("process_name", 0, {"name": f"coroscope: {title}" if title else "coroscope"})
+        ]
+        for task in self._tasks.values():
+            events.append(_meta("thread_name", task.id, {"name": task.name}))
+            events.append(_meta("thread_sort_index", task.id, {"sort_index": task.id}))
+        open_waits: dict[int, str] = {}  # task id -> what its open wait slice awaits
+        for t, task_id, started, wall, waiting, awaiting, _due, frames, _targets in self._steps:
+            label = open_waits.pop(task_id, None)
+            if label is not None:
+                events.append(_wait_end(label, self._us(started), task_id))
+            args: dict[str, Any] = {"then": awaiting or waiting, "wall_ms": round(wall * 1e3, 3)}
+            line = _line(frames)
+            if line:
+                args["line"] = line
+            events.append(
+                {
+                    "name": names[task_id],
+                    "cat": "step",
+                    "ph": "X",
+                    "ts": self._us(started),
+                    "dur": round(max(0.0, t - started) * 1e6, 3),
+                    **_ids(task_id),
+                    "args": args,
+                }
+            )
+            if waiting in ("sleep", "task", "future"):
+                label = awaiting or waiting
+                events.append(
+                    {"name": label, "cat": "wait", "ph": "B", "ts": self._us(t), **_ids(task_id)}
+                )
+                open_waits[task_id] = label
+        for task_id, label in open_waits.items():
+            # Still parked when the trace ends (or its last steps were dropped).
+            task = self._tasks[task_id]
+            closed_at = task.finished if task.finished is not None else end
+            events.append(_wait_end(label, self._us(closed_at), task_id))
+        for task in self._tasks.values():
+            if task.finished is None:
+                continue
+            args = {"result": task.result} if task.state == "done" else {}
+            if task.exception:
+                args["exception"] = task.exception
+            events.append(
+                {
+                    "name": task.state,
+                    "cat": "task",
+                    "ph": "i",
+                    "s": "t",
+                    "ts": self._us(task.finished),
+                    **_ids(task.id),
+                    "args": args,
+                }
+            )
+        other = {
+            "coroscope": __version__,
+            "loop_time": self._rel(end),
+            "dropped_steps": self.dropped_steps,
+            "dropped_tasks": self.dropped_tasks,
+            **(metadata or {}),
+        }
+        return {
+            "traceEvents": events,
+            "displayTimeUnit": "ms",
+            "otherData": other,
+            "tasks": [self._summary(task) for task in self._tasks.values()],
+            "blocking": [
+                {
+                    "task": what,
+                    "start": self._rel(start),
+                    "duration": round(wall, 6),
+                    "line": where,
+                }
+                for what, start, wall, where in self._blocks
+            ],
+        }
+
+    def _summary(self, task: _Task) -> dict:
+        return {
+            "id": task.id,
+            "name": task.name,
+            "parent": task.parent if task.parent in self._tasks else None,
+            "state": task.state,
+            "created": self._rel(task.created),
+            "finished": None if task.finished is None else self._rel(task.finished),
+            "resumes": task.resumes,
+            "result": task.result,
+            "exception": task.exception,
+        }
+
+
+def _meta(name: str, tid: int, args: dict) -> dict:
+    return {"name": name, "ph": "M", "pid": PID, "tid": tid, "args": args}
+
+
+def _wait_end(label: str, ts: float, task_id: int) -> dict:
+    return {"name": label, "cat": "wait", "ph": "E", "ts": ts, **_ids(task_id)}
+
+
+def _ids(task_id: int) -> dict:
+    return {"pid": PID, "tid": task_id}
+
+
+def _line(frames: tuple[Frame, ...]) -> str | None:
+    frame = user_frame(frames) if frames else None
+    if frame is None or not frame[1]:
+        return None
+    return f"{os.path.basename(frame[0])}:{frame[1]}"
+
+
+def write_trace(document: dict, path: str | os.PathLike) -> Path:
+    """Write ``document`` to ``path`` atomically (a complete file or none)."""
+    with AtomicFile(path) as out, open(out.temp, "w", encoding="utf-8") as stream:
+        json.dump(document, stream, indent=None, separators=(",", ":"))
+        stream.write("\n")
+    return Path(path)
+
+
+def summary_line(document: dict) -> str:
+    """One line for the terminal: tasks by state, steps, blocking calls, loop time."""
+    tasks = document["tasks"]
+    states = [s for s in STATES if any(t["state"] == s for t in tasks)]
+    by_state = ", ".join(f"{sum(t['state'] == s for t in tasks)} {s}" for s in states)
+    steps = sum(t["resumes"] for t in tasks)
+    blocking = len(document["blocking"])
+    loop_time = document.get("otherData", {}).get("loop_time", 0.0)
+    return (
+        f"{_count(len(tasks), 'task')} ({by_state or 'none'}), {_count(steps, 'step')}, "
+        f"{blocking} blocking, {loop_time:.2f} s of loop time"
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
