@@ -367,7 +367,7 @@ def theme_px(value):
 
 
 def test_about_box_is_not_modal_and_names_the_version(qtbot, window):
-    from coroscope import __version__
+    from coroscope.about import __version__
 
     window.classroom.show_about()
     box = window.classroom.about_box

@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from coroscope import __version__
+from coroscope.about import __version__
 from coroscope.cli.commands import main
 
 ROOT = Path(__file__).resolve().parent.parent

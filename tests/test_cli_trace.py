@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from coroscope import __version__
+from coroscope.about import __version__
 from coroscope.cli.commands import main
 
 from tests.trace_schema import problems

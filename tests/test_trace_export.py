@@ -14,7 +14,8 @@ import pytest
 from coroscope.control.controller import Controller
 from coroscope.control.run import Target
 from coroscope.control.targets import demo_target
-from coroscope.models.trace_collector import TraceCollector, summary_line, write_trace
+from coroscope.models.trace_collector import TraceCollector
+from coroscope.takes.trace_file import summary_line, write_trace
 
 from tests.trace_schema import problems
 

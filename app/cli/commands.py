@@ -15,7 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from coroscope import APP_NAME, __version__, demos
+from coroscope import demos
+from coroscope.about import APP_NAME, __version__
 from coroscope.cli import takes as take_cli
 
 

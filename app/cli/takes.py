@@ -20,7 +20,7 @@ import os
 import sys
 from pathlib import Path
 
-from coroscope import APP_NAME, __version__
+from coroscope.about import APP_NAME, __version__
 from coroscope.loop.events import DEFAULT_BLOCK_THRESHOLD
 from coroscope.takes.atomic_file import OutputPathError, check_output
 from coroscope.takes.options import (
@@ -185,7 +185,7 @@ def _trace(args: argparse.Namespace) -> int:
     target = _resolve(args.target)
     output = _output(args, target, "-trace.json", TRACE_EXTENSIONS)
 
-    from coroscope.models.trace_collector import summary_line, write_trace
+    from coroscope.takes.trace_file import summary_line, write_trace
 
     document, note = _run_traced(target, threshold, limit, realtime=args.realtime)
     try:

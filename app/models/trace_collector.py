@@ -21,13 +21,11 @@ Times in the summary are seconds on the loop clock from the start of the run;
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from coroscope import __version__
+from coroscope.about import __version__
 from coroscope.loop.events import (
     Event,
     Frame,
@@ -38,7 +36,6 @@ from coroscope.loop.events import (
     TaskStep,
 )
 from coroscope.loop.introspect import user_frame
-from coroscope.takes.atomic_file import AtomicFile
 
 PID = 1
 # A busy session (1,000 tasks stepping for minutes) would otherwise grow without
@@ -268,29 +265,3 @@ def _line(frames: tuple[Frame, ...]) -> str | None:
     if frame is None or not frame[1]:
         return None
     return f"{os.path.basename(frame[0])}:{frame[1]}"
-
-
-def write_trace(document: dict, path: str | os.PathLike) -> Path:
-    """Write ``document`` to ``path`` atomically (a complete file or none)."""
-    with AtomicFile(path) as out, open(out.temp, "w", encoding="utf-8") as stream:
-        json.dump(document, stream, indent=None, separators=(",", ":"))
-        stream.write("\n")
-    return Path(path)
-
-
-def summary_line(document: dict) -> str:
-    """One line for the terminal: tasks by state, steps, blocking calls, loop time."""
-    tasks = document["tasks"]
-    states = [s for s in STATES if any(t["state"] == s for t in tasks)]
-    by_state = ", ".join(f"{sum(t['state'] == s for t in tasks)} {s}" for s in states)
-    steps = sum(t["resumes"] for t in tasks)
-    blocking = len(document["blocking"])
-    loop_time = document.get("otherData", {}).get("loop_time", 0.0)
-    return (
-        f"{_count(len(tasks), 'task')} ({by_state or 'none'}), {_count(steps, 'step')}, "
-        f"{blocking} blocking, {loop_time:.2f} s of loop time"
-    )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

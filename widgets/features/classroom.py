@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from coroscope import APP_NAME, __version__
+from coroscope.about import APP_NAME, __version__
 from coroscope.models import view_prefs
 from coroscope.widgets.paint import theme
 from coroscope.widgets.views.await_graph_view import AwaitGraphView

@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from coroscope.loop.events import SessionEvent
-from coroscope.models.trace_collector import EVENTS, TraceCollector, summary_line, write_trace
+from coroscope.models.trace_collector import EVENTS, TraceCollector
 from coroscope.takes.atomic_file import OutputPathError, check_output
+from coroscope.takes.trace_file import summary_line, write_trace
 from PySide6.QtCore import QObject, QStandardPaths
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog

@@ -15,7 +15,8 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from coroscope import APP_NAME, __version__, resources
+from coroscope import resources
+from coroscope.about import APP_NAME, __version__
 from coroscope.widgets.paint import theme
 from coroscope.widgets.shell.main_window import MainWindow
 from PySide6.QtCore import QEventLoop, QSettings

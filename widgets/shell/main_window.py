@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from coroscope import APP_NAME, __version__
+from coroscope.about import APP_NAME, __version__
 from coroscope.models import view_prefs
 from coroscope.widgets.paint import theme
 from coroscope.widgets.paint.panel_sizes import (

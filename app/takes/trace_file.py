@@ -1,0 +1,40 @@
+"""The trace file on disk: the collector's document written whole, and its one-line summary.
+
+What the document holds is ``coroscope.models.trace_collector``'s business (and
+docs/TRACE_FORMAT.md's); this module only writes it and says it in one line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from coroscope.models.trace_collector import STATES
+from coroscope.takes.atomic_file import AtomicFile
+
+
+def write_trace(document: dict, path: str | os.PathLike) -> Path:
+    """Write ``document`` to ``path`` atomically (a complete file or none)."""
+    with AtomicFile(path) as out, open(out.temp, "w", encoding="utf-8") as stream:
+        json.dump(document, stream, indent=None, separators=(",", ":"))
+        stream.write("\n")
+    return Path(path)
+
+
+def summary_line(document: dict) -> str:
+    """One line for the terminal: tasks by state, steps, blocking calls, loop time."""
+    tasks = document["tasks"]
+    states = [s for s in STATES if any(t["state"] == s for t in tasks)]
+    by_state = ", ".join(f"{sum(t['state'] == s for t in tasks)} {s}" for s in states)
+    steps = sum(t["resumes"] for t in tasks)
+    blocking = len(document["blocking"])
+    loop_time = document.get("otherData", {}).get("loop_time", 0.0)
+    return (
+        f"{_count(len(tasks), 'task')} ({by_state or 'none'}), {_count(steps, 'step')}, "
+        f"{blocking} blocking, {loop_time:.2f} s of loop time"
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
