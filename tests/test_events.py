@@ -142,10 +142,10 @@ def test_kept_events_drop_out_of_the_garbage_collectors_sight(headless):
     from coroscope.loop.events import TimerFired
     from coroscope.models.loop_model import LoopModel
     from coroscope.models.narration import Narrator
-    from coroscope.models.trace_collector import EVENTS, TraceCollector
+    from coroscope.models.trace_collector import TraceCollector
 
     collector = TraceCollector()
-    headless.events.subscribe(collector, kinds=EVENTS)
+    collector.listen_to(headless.events)
     loop_model = LoopModel()
     loop_model.listen_to(headless.events)
     narrator = Narrator(runs_only=False)

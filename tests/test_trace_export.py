@@ -24,7 +24,7 @@ HERE = Path(__file__).name
 
 def trace_of(loop, target, collector=None):
     collector = collector or TraceCollector()
-    loop.events.subscribe(collector)
+    collector.listen_to(loop.events)
     controller = Controller(loop, capture_output=False)
     try:
         run = controller.start(target)
@@ -155,7 +155,7 @@ def test_cancelled_failed_and_blocking_tasks():
 def test_a_run_filter_keeps_only_that_runs_tasks_and_times_start_at_the_run(headless):
     headless.run_until_complete(asyncio.sleep(3.0))  # loop time passes before the run
     collector = TraceCollector()
-    headless.events.subscribe(collector)
+    collector.listen_to(headless.events)
     controller = Controller(headless, capture_output=False)
     try:
         run = controller.start(demo_target("countdown"))
@@ -172,7 +172,7 @@ def test_a_run_filter_keeps_only_that_runs_tasks_and_times_start_at_the_run(head
 
 def test_pending_tasks_keep_open_waits_closed_at_the_end(headless):
     collector = TraceCollector()
-    headless.events.subscribe(collector)
+    collector.listen_to(headless.events)
 
     async def main():
         long = asyncio.create_task(_nap(100), name="long")

@@ -204,12 +204,12 @@ def _run_traced(target, threshold: float, limit: float, realtime: bool) -> tuple
     from coroscope.control.ctrl_c import CtrlC
     from coroscope.control.shutdown import close_loop
     from coroscope.loop.traced_loop import HeadlessLoop
-    from coroscope.models.trace_collector import EVENTS, TraceCollector
+    from coroscope.models.trace_collector import TraceCollector
 
     loop = HeadlessLoop(autojump=not realtime, block_threshold=threshold)
     asyncio.set_event_loop(loop)
     collector = TraceCollector()
-    loop.events.subscribe(collector, kinds=EVENTS)
+    collector.listen_to(loop.events)
     controller = Controller(loop, capture_output=True, echo_output=True)
     note = ""
     try:

@@ -12,16 +12,13 @@ import asyncio
 import sys
 import traceback
 from collections.abc import Callable
+from typing import TextIO
 
 from coroscope.control.output import TaskStream
 from coroscope.control.run import RerunError, Run, Target
 from coroscope.loop.events import ClockChanged, Output, SessionEvent
-from coroscope.models import await_graph, console_model, task_model
-from coroscope.models.await_graph import AwaitGraph
-from coroscope.models.console_model import ConsoleModel
-from coroscope.models.narration import Narrator
-from coroscope.models.task_model import TaskModel, TaskRow
-from coroscope.models.timeline import TimelineModel
+from coroscope.models.run_models import RunModels
+from coroscope.models.task_model import TaskRow
 
 
 class IntentError(Exception):
@@ -35,44 +32,28 @@ class Controller:
         self.clock = loop.clock
         self.scheduler = loop.scheduler
         self.tracer = loop.tracer
-        self.tasks = TaskModel(runs_only=True)
-        self.console = ConsoleModel()
-        self.narration = Narrator()
-        self.narration.known_names = lambda: {row.id: row.name for row in self.tasks.rows()}
-        self.timeline = TimelineModel()
-        self.graph = AwaitGraph(self.tasks)
-        self._subscribe_models()
+        self.models = RunModels(loop.events, loop.clock.now)
+        # The models views and tests reach most, by their short names.
+        self.tasks = self.models.tasks
+        self.console = self.models.console
+        self.narration = self.models.narration
+        self.timeline = self.models.timeline
+        self.graph = self.models.graph
         self.run: Run | None = None
         self.target: Target | None = None
         self._stopping: asyncio.Task | None = None
         self._listeners: list[Callable[[str], None]] = []
         self.tracer.on_task_created = self._task_created
         loop.set_exception_handler(self._loop_exception)
-        self._saved_streams = None
+        self._saved_streams: tuple[TextIO, TextIO] | None = None
         self._capture_output = capture_output
         self._echo_output = echo_output
         self._streams: tuple[TaskStream, TaskStream] | None = None
 
     # -- plumbing -------------------------------------------------------------
-    def _subscribe_models(self) -> None:
-        """Each model hears the kinds of event it folds, in this order: the graph
-        sees an ending before the task model forgets who awaited whom."""
-        for events, model in (
-            (await_graph.EVENTS, self.graph),
-            (task_model.EVENTS, self.tasks),
-            (console_model.EVENTS, self.console),
-        ):
-            self.events.subscribe(model.apply, kinds=events)
-        # These two give each kind of event a handler of its own (events.FoldsByKind).
-        self.narration.listen_to(self.events)
-        self.timeline.listen_to(self.events)
-
     def reset_models(self) -> None:
         """Forget the previous run's tasks before a new one starts."""
-        self.tasks.clear()
-        self.narration.clear()
-        self.timeline.clear()
-        self.graph.clear()
+        self.models.clear()
 
     def _task_created(self, task: asyncio.Task, info) -> None:
         if self.run is not None:
@@ -196,7 +177,7 @@ class Controller:
 
     def _sleep_entry(self, task_id: int):
         task, row = self._live_task(task_id)
-        entry = self.scheduler.sleep_timer(task._fut_waiter)
+        entry = self.scheduler.sleep_timer(task._fut_waiter)  # type: ignore[attr-defined]
         if entry is None:
             raise IntentError(f"{row.name} is not sleeping on a timer right now")
         return entry
@@ -299,3 +280,4 @@ class Controller:
 
     def close(self) -> None:
         self.release_output()
+        self.models.close()

@@ -10,14 +10,15 @@ task that receives the ``CancelledError`` or exception.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import ClassVar
 
-from coroscope.loop.events import Event, TaskEnded, TaskStep
+from coroscope.loop.events import FoldsByKind, TaskEnded, TaskStep
 from coroscope.loop.introspect import is_library_file
+from coroscope.loop.states import Ending
 from coroscope.models.task_model import TaskModel, TaskRow
-
-EVENTS = (TaskStep, TaskEnded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,7 @@ class Edge:
 class Pulse:
     src: str  # the node the news comes from (the ended task)
     dst: str  # the node that receives it
-    kind: str  # "cancelled" | "failed"
+    kind: Ending  # "cancelled" or "failed"
     t: float
 
 
@@ -58,7 +59,7 @@ def _chain(row: TaskRow) -> list[Node]:
     return nodes
 
 
-class AwaitGraph:
+class AwaitGraph(FoldsByKind):
     def __init__(self, tasks: TaskModel, pulse_seconds: float = 1.5) -> None:
         self.tasks = tasks
         self.pulse_seconds = pulse_seconds
@@ -72,16 +73,14 @@ class AwaitGraph:
         self._nodes: list[Node] = []
         self._edges: list[Edge] = []
 
-    def apply(self, event: Event) -> None:
-        """Call before the task model sees ``event``, while awaiters still point at it."""
-        if type(event) is TaskStep:
-            targets = event.targets
-            # Most steps wait on no task, by a task that waited on none before.
-            if targets or event.task in self._waiting_for:
-                self._waits(event.task, targets)
-            return
-        if type(event) is not TaskEnded:
-            return
+    # Subscribed before the task model, so an ending still finds its awaiters.
+    def _step(self, event: TaskStep) -> None:
+        targets = event.targets
+        # Most steps wait on no task, by a task that waited on none before.
+        if targets or event.task in self._waiting_for:
+            self._waits(event.task, targets)
+
+    def _ended(self, event: TaskEnded) -> None:
         self._waits(event.task, ())
         awaiters = self._awaiters.pop(event.task, ())
         if event.state == "done":
@@ -91,6 +90,8 @@ class AwaitGraph:
             if row is not None and row.live:
                 key = _chain(row)[-1].key
                 self._pulses.append(Pulse(task_key(event.task), key, event.state, event.t))
+
+    _handlers: ClassVar[dict[type, Callable[..., None]]] = {TaskStep: _step, TaskEnded: _ended}
 
     def _waits(self, task: int, targets: tuple[int, ...]) -> None:
         previous = self._waiting_for.pop(task, ())

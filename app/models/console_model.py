@@ -8,11 +8,11 @@ appends only lines newer than the ones it has shown.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
-from coroscope.loop.events import Event, LoopBlocked, Output, SessionEvent, TaskEnded
-
-EVENTS = (Output, TaskEnded, LoopBlocked, SessionEvent)
+from coroscope.loop.events import FoldsByKind, LoopBlocked, Output, SessionEvent, TaskEnded
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,7 @@ class ConsoleLine:
     kind: str  # stdout | stderr | loop | error | warning | session
 
 
-class ConsoleModel:
+class ConsoleModel(FoldsByKind):
     def __init__(self, capacity: int = 5000) -> None:
         self._lines: deque[ConsoleLine] = deque(maxlen=capacity)
         self._seq = 0
@@ -40,23 +40,32 @@ class ConsoleModel:
         self._seq += 1
         self._lines.append(ConsoleLine(self._seq, t, task, text, kind))
 
-    def apply(self, event: Event) -> None:
-        kind = type(event)
-        if kind is Output:
-            self.add(event.t, event.task, event.text, event.stream)
-        elif kind is TaskEnded and event.state == "failed" and event.traceback:
+    def _output(self, event: Output) -> None:
+        self.add(event.t, event.task, event.text, event.stream)
+
+    def _ended(self, event: TaskEnded) -> None:
+        if event.state == "failed" and event.traceback:
             for line in event.traceback.rstrip().splitlines():
                 self.add(event.t, event.task, line, "error")
-        elif kind is LoopBlocked:
-            where = f" at {_short(event.file)}:{event.line}" if event.line else ""
-            self.add(
-                event.t,
-                event.task,
-                f"⚠ {event.what} held the loop for {event.wall * 1000:.0f} ms{where}",
-                "warning",
-            )
-        elif kind is SessionEvent:
-            self.add(event.t, None, event.text, "session" if event.kind != "error" else "error")
+
+    def _blocked(self, event: LoopBlocked) -> None:
+        where = f" at {_short(event.file)}:{event.line}" if event.line else ""
+        self.add(
+            event.t,
+            event.task,
+            f"⚠ {event.what} held the loop for {event.wall * 1000:.0f} ms{where}",
+            "warning",
+        )
+
+    def _session(self, event: SessionEvent) -> None:
+        self.add(event.t, None, event.text, "session" if event.kind != "error" else "error")
+
+    _handlers: ClassVar[dict[type, Callable[..., None]]] = {
+        Output: _output,
+        TaskEnded: _ended,
+        LoopBlocked: _blocked,
+        SessionEvent: _session,
+    }
 
     @property
     def last_seq(self) -> int:

@@ -16,6 +16,7 @@ import time
 from collections import deque
 from contextvars import Context
 from dataclasses import dataclass
+from typing import Any
 
 from coroscope.loop.anatomy.io_taps import is_loop_internal
 from coroscope.loop.events import (
@@ -194,8 +195,9 @@ class LoopModel(FoldsByKind):
     def timer(self, timer_id: int) -> TimerRow | None:
         """The live timer ``timer_id``, or None once it fired or was cancelled."""
         row = self.timers.get(timer_id)
-        if type(row) is TimerScheduled:
-            row = self.timers[timer_id] = self._row(row)
+        if isinstance(row, TimerScheduled):
+            made = self.timers[timer_id] = self._row(row)
+            return made
         return row
 
     def _timer_moved(self, e: TimerMoved) -> None:
@@ -226,13 +228,13 @@ class LoopModel(FoldsByKind):
             if row is None or row.label != e.label:
                 # A reused fd number is a new thing: keep the other direction only
                 # if it still describes the same socket or pipe.
-                keep = row is not None and row.channel == e.channel and e.channel is not None
+                kept = row if row is not None and row.channel == e.channel else None
                 row = WatchRow(
                     e.fd,
                     e.label,
                     e.channel,
-                    read=keep and row.read,
-                    write=keep and row.write,
+                    read=kept is not None and e.channel is not None and kept.read,
+                    write=kept is not None and e.channel is not None and kept.write,
                 )
                 self.watches[e.fd] = row
             setattr(row, e.kind, True)
@@ -355,7 +357,8 @@ class LoopModel(FoldsByKind):
 
     # -- queries ------------------------------------------------------------------------
     def live_timers(self) -> list[TimerRow]:
-        return sorted(map(self.timer, list(self.timers)), key=lambda r: (r.when, r.id))
+        rows = [row for row in map(self.timer, list(self.timers)) if row is not None]
+        return sorted(rows, key=lambda r: (r.when, r.id))
 
     def lag_stats(self, now: float) -> LagStats:
         since = now - self.lag_window
@@ -399,10 +402,10 @@ class LoopModel(FoldsByKind):
         return sorted(self.processes.values(), key=lambda r: (r.state != "running", -r.id))
 
 
-def describe_handle(handle) -> str:
+def describe_handle(handle: Any) -> str:
     """A ready callback as the user would write the call."""
     callback = handle._callback
-    args = handle._args or ()
+    args: tuple[Any, ...] = handle._args or ()
     name = getattr(callback, "__name__", "")
     if name.endswith("__notifier_cb_wrapper") and len(args) >= 5:
         # qasync runs I/O callbacks through a wrapper: name what it wraps (and

@@ -16,6 +16,7 @@ from coroscope.loop.events import (
     KIND_NUMBERS,
     ClockChanged,
     Event,
+    EventLog,
     FoldsByKind,
     LoopBlocked,
     SessionEvent,
@@ -65,8 +66,8 @@ class Narrator(FoldsByKind):
         self._callbacks: dict[int, str] = {}  # timer id -> callback label
         self._runs_only = runs_only
         self._seq = 0
-        self._log = None
-        self._unsubscribes: list = []
+        self._log: EventLog | None = None
+        self._unsubscribes: list[Callable[[], None]] = []
         # While nobody reads the lines (the panel is hidden), the log's events are
         # left in its ring, and this is how many it had delivered when that began.
         self._resting_from: int | None = None
@@ -75,7 +76,7 @@ class Narrator(FoldsByKind):
         self.known_names: Callable[[], dict[int, str]] | None = None
         self._shown: dict[int, Line] = {}  # seq -> its line, formatted when last asked
 
-    def listen_to(self, log) -> list:
+    def listen_to(self, log: EventLog) -> list[Callable[[], None]]:
         self._log = log  # kept: resting and waking unsubscribe and subscribe again
         self._unsubscribes = super().listen_to(log)
         return self._unsubscribes
@@ -99,17 +100,19 @@ class Narrator(FoldsByKind):
 
     def wake(self) -> None:
         """Catch up and fold events as they come again."""
-        if self._resting_from is None:
+        log = self._log
+        if self._resting_from is None or log is None:
             return
         self._catch_up()
         self._resting_from = None
-        self.listen_to(self._log)
+        self.listen_to(log)
 
     def _catch_up(self) -> None:
-        if self._resting_from is None:
+        log = self._log
+        if self._resting_from is None or log is None:
             return
-        end = self._log.delivered
-        lost, events = self._log.replay(self._resting_from, end, keep_packed=True)
+        end = log.delivered
+        lost, events = log.replay(self._resting_from, end, keep_packed=True)
         self._resting_from = end
         if lost:
             if self.known_names is not None:
@@ -121,16 +124,16 @@ class Narrator(FoldsByKind):
             t = 0.0
             if events:
                 first = events[0]
-                t = unpacked(first).t if type(first) is bytes else first.t
+                t = unpacked(first).t if isinstance(first, bytes) else first.t
             note = (self._seq, text, None, _NOTE, t)
             self._records.append(note)
         names, records = self._names, self._records
         for event in events:
-            if type(event) is bytes:  # what _step keeps for a bare yield, unpacked when shown
-                name = names.get(packed_step_task(event))
-                if name is not None:
+            if isinstance(event, bytes):  # what _step keeps for a bare yield, unpacked when shown
+                stepped = names.get(packed_step_task(event))
+                if stepped is not None:
                     self._seq += 1
-                    records.append((self._seq, name, None, _PACKED, event))
+                    records.append((self._seq, stepped, None, _PACKED, event))
             else:
                 self.apply(event)
         if lost and self._records[0] is not note:
@@ -152,11 +155,12 @@ class Narrator(FoldsByKind):
         name = self._names.get(event.task)
         if name is not None and event.waiting != "done":
             targets = event.targets
+            named: tuple[str, ...] = ()
             if targets:
                 names = self._names
-                targets = tuple(names[t] for t in targets if t in names)
+                named = tuple(names[t] for t in targets if t in names)
             self._seq += 1
-            head = (self._seq, name, targets or None, _STEP)
+            head = (self._seq, name, named or None, _STEP)
             self._records.append(head + event)
 
     def _fired(self, event: TimerFired) -> None:
@@ -226,56 +230,7 @@ class Narrator(FoldsByKind):
         if number == _NOTE:
             return Line(seq, record[4], name, "session")
         event = unpacked(record[4]) if number == _PACKED else rebuilt(number, record[4:])
-        kind = type(event)
-        t = event.t
-        if kind is TaskStep:
-            where = _where(event.frames)
-            if event.waiting == "sleep" and event.due is not None:
-                text = f"{name} awaits {event.awaiting}{where}: parked until t={event.due:.2f}"
-            elif event.waiting == "ready":
-                text = f"{name} yielded to the loop{where}: ready to run again"
-            elif event.waiting == "task":
-                text = f"{name} awaits task {event.awaiting}{where}"
-            else:
-                on = f" on {', '.join(extra)}" if extra else ""
-                text = f"{name} awaits {event.awaiting}{on}{where}"
-            return Line(seq, t, text, "task", event.task)
-        if kind is TaskCreated:
-            return Line(
-                seq, t, f"{extra} created {name} ({event.coro}): ready to start", "task", event.task
-            )
-        if kind is TaskEnded:
-            if event.state == "done":
-                text = f"{name} finished and returned {event.result}"
-            elif event.state == "cancelled":
-                text = f"{name} was cancelled (CancelledError)"
-            else:
-                text = f"{name} failed: {event.exception}"
-            return Line(seq, t, text, "end", event.task)
-        if kind is TimerFired:
-            if extra is not None:
-                return Line(seq, t, f"timer fired: {name} is ready", "timer", extra)
-            return Line(seq, t, f"timer fired: {name} runs next", "timer")
-        if kind is TimerScheduled:
-            return Line(
-                seq, t, f"{name} scheduled {event.callback} for t={event.when:.2f}", "timer"
-            )
-        if kind is TimerMoved:
-            return Line(
-                seq, t, f"{name}'s timer moved: now due at t={event.when:.2f}", "timer", extra
-            )
-        if kind is LoopBlocked:
-            where = f" at {event.file.rsplit('/', 1)[-1]}:{event.line}" if event.line else ""
-            text = f"⚠ {event.what} held the loop for {event.wall * 1000:.0f} ms{where}"
-            return Line(seq, t, text, "warning", event.task)
-        if kind is ClockChanged:
-            text = (
-                f"loop paused at t={t:.2f}"
-                if event.paused
-                else f"loop running at {event.speed:g}x speed"
-            )
-            return Line(seq, t, text, "clock")
-        return Line(seq, t, event.text, "session")
+        return _SAYINGS.get(type(event), _say_session)(seq, name, extra, event)
 
     def __len__(self) -> int:
         self._catch_up()
@@ -321,5 +276,82 @@ class Narrator(FoldsByKind):
         self._callbacks.clear()
         self._shown.clear()
         self._seq += 1
-        if self._resting_from is not None:  # what came before the clear is forgotten
-            self._resting_from = self._log.delivered
+        if self._resting_from is not None and self._log is not None:
+            self._resting_from = self._log.delivered  # what came before the clear is forgotten
+
+
+# How each kind of kept record reads: (seq, task name or label, extra, event) -> Line.
+def _say_step(seq: int, name: str, targets: tuple[str, ...] | None, event: TaskStep) -> Line:
+    where = _where(event.frames)
+    if event.waiting == "sleep" and event.due is not None:
+        text = f"{name} awaits {event.awaiting}{where}: parked until t={event.due:.2f}"
+    elif event.waiting == "ready":
+        text = f"{name} yielded to the loop{where}: ready to run again"
+    elif event.waiting == "task":
+        text = f"{name} awaits task {event.awaiting}{where}"
+    else:
+        on = f" on {', '.join(targets)}" if targets else ""
+        text = f"{name} awaits {event.awaiting}{on}{where}"
+    return Line(seq, event.t, text, "task", event.task)
+
+
+def _say_created(seq: int, name: str, parent: str, event: TaskCreated) -> Line:
+    text = f"{parent} created {name} ({event.coro}): ready to start"
+    return Line(seq, event.t, text, "task", event.task)
+
+
+def _say_ended(seq: int, name: str, _extra: None, event: TaskEnded) -> Line:
+    if event.state == "done":
+        text = f"{name} finished and returned {event.result}"
+    elif event.state == "cancelled":
+        text = f"{name} was cancelled (CancelledError)"
+    else:
+        text = f"{name} failed: {event.exception}"
+    return Line(seq, event.t, text, "end", event.task)
+
+
+def _say_fired(seq: int, name: str, sleeper: int | None, event: TimerFired) -> Line:
+    if sleeper is not None:
+        return Line(seq, event.t, f"timer fired: {name} is ready", "timer", sleeper)
+    return Line(seq, event.t, f"timer fired: {name} runs next", "timer")
+
+
+def _say_scheduled(seq: int, name: str, _extra: None, event: TimerScheduled) -> Line:
+    text = f"{name} scheduled {event.callback} for t={event.when:.2f}"
+    return Line(seq, event.t, text, "timer")
+
+
+def _say_moved(seq: int, name: str, sleeper: int, event: TimerMoved) -> Line:
+    text = f"{name}'s timer moved: now due at t={event.when:.2f}"
+    return Line(seq, event.t, text, "timer", sleeper)
+
+
+def _say_blocked(seq: int, _name: None, _extra: None, event: LoopBlocked) -> Line:
+    where = f" at {event.file.rsplit('/', 1)[-1]}:{event.line}" if event.line else ""
+    text = f"⚠ {event.what} held the loop for {event.wall * 1000:.0f} ms{where}"
+    return Line(seq, event.t, text, "warning", event.task)
+
+
+def _say_clock(seq: int, _name: None, _extra: None, event: ClockChanged) -> Line:
+    if event.paused:
+        text = f"loop paused at t={event.t:.2f}"
+    else:
+        text = f"loop running at {event.speed:g}x speed"
+    return Line(seq, event.t, text, "clock")
+
+
+def _say_session(seq: int, _name: None, _extra: None, event: SessionEvent) -> Line:
+    return Line(seq, event.t, event.text, "session")
+
+
+_SAYINGS: dict[type, Callable[..., Line]] = {
+    TaskStep: _say_step,
+    TaskCreated: _say_created,
+    TaskEnded: _say_ended,
+    TimerFired: _say_fired,
+    TimerScheduled: _say_scheduled,
+    TimerMoved: _say_moved,
+    LoopBlocked: _say_blocked,
+    ClockChanged: _say_clock,
+    SessionEvent: _say_session,
+}

@@ -7,10 +7,12 @@ Plain Python with no Qt: widgets read ``rows()`` on their frame tick and use
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from coroscope.loop.events import (
-    Event,
+    FoldsByKind,
     Frame,
     TaskCreated,
     TaskEnded,
@@ -19,13 +21,9 @@ from coroscope.loop.events import (
     TimerMoved,
 )
 from coroscope.loop.introspect import user_frame
+from coroscope.loop.states import LIVE_STATES, TaskState
 
-EVENTS = (TaskCreated, TaskStep, TaskEnded, TaskRenamed, TimerMoved)
-
-LIVE_STATES = ("ready", "running", "sleep", "task", "future")
-END_STATES = ("done", "cancelled", "failed")
-
-STATE_LABELS = {
+STATE_LABELS: dict[TaskState, str] = {
     "ready": "ready",
     "running": "running",
     "sleep": "sleeping",
@@ -44,7 +42,7 @@ class TaskRow:
     parent: int | None
     coro: str
     created: float
-    state: str = "ready"
+    state: TaskState = "ready"
     awaiting: str = ""
     due: float | None = None
     wait_started: float | None = None
@@ -89,7 +87,7 @@ class TaskRow:
         return ""
 
 
-class TaskModel:
+class TaskModel(FoldsByKind):
     def __init__(
         self, colours: int = 10, keep_finished: int = 5000, runs_only: bool = False
     ) -> None:
@@ -107,61 +105,73 @@ class TaskModel:
         # live and finished tasks depend on, which steps alone leave as they were.
         self.roster = 0
 
-    def apply(self, event: Event) -> None:
-        kind = type(event)
-        if kind is TaskStep:  # most events: handled without another call
-            row = self._rows.get(event.task)
-            if row is None:
-                return
-            row.resumes += 1
-            if event.waiting == "done":
-                return  # TaskEnded follows with the outcome
-            row.state = event.waiting
-            row.awaiting = event.awaiting
-            row.due = event.due
-            row.wait_started = event.t
-            row.frames = event.frames
-            row.targets = event.targets
-        elif kind is TaskCreated:
-            if self._runs_only and event.run is None:
-                return
-            row = TaskRow(
-                event.task,
-                event.name,
-                event.parent,
-                event.coro,
-                event.t,
-                frames=event.frames,
-                colour=len(self._rows) % self._colours,
-            )
-            self._rows[event.task] = row
-            self.roster += 1
-        elif kind is TaskEnded:
-            row = self._rows.get(event.task)
-            if row is not None:
-                row.state = event.state
-                row.finished = event.t
-                row.result = event.result
-                row.exception = event.exception
-                row.traceback = event.traceback
-                row.due = None
-                row.targets = ()
-                self.roster += 1
-                self._finished.append(event.task)
-                if len(self._finished) > self._keep_finished:
-                    self._drop(self._finished.popleft())
-        elif kind is TaskRenamed:
-            row = self._rows.get(event.task)
-            if row is not None:
-                row.name = event.name
-        elif kind is TimerMoved:
-            row = self._rows.get(event.sleeper) if event.sleeper is not None else None
-            if row is None or row.state != "sleep":
-                return
-            row.due = event.when
-        else:
+    def _step(self, event: TaskStep) -> None:  # most events
+        row = self._rows.get(event.task)
+        if row is None:
             return
+        row.resumes += 1
+        if event.waiting == "done":
+            return  # TaskEnded follows with the outcome
+        row.state = event.waiting
+        row.awaiting = event.awaiting
+        row.due = event.due
+        row.wait_started = event.t
+        row.frames = event.frames
+        row.targets = event.targets
         self.version += 1
+
+    def _created(self, event: TaskCreated) -> None:
+        if self._runs_only and event.run is None:
+            return
+        row = TaskRow(
+            event.task,
+            event.name,
+            event.parent,
+            event.coro,
+            event.t,
+            frames=event.frames,
+            colour=len(self._rows) % self._colours,
+        )
+        self._rows[event.task] = row
+        self.roster += 1
+        self.version += 1
+
+    def _ended(self, event: TaskEnded) -> None:
+        row = self._rows.get(event.task)
+        if row is not None:
+            row.state = event.state
+            row.finished = event.t
+            row.result = event.result
+            row.exception = event.exception
+            row.traceback = event.traceback
+            row.due = None
+            row.targets = ()
+            self.roster += 1
+            self._finished.append(event.task)
+            if len(self._finished) > self._keep_finished:
+                self._drop(self._finished.popleft())
+        self.version += 1
+
+    def _renamed(self, event: TaskRenamed) -> None:
+        row = self._rows.get(event.task)
+        if row is not None:
+            row.name = event.name
+        self.version += 1
+
+    def _timer_moved(self, event: TimerMoved) -> None:
+        row = self._rows.get(event.sleeper) if event.sleeper is not None else None
+        if row is None or row.state != "sleep":
+            return
+        row.due = event.when
+        self.version += 1
+
+    _handlers: ClassVar[dict[type, Callable[..., None]]] = {
+        TaskCreated: _created,
+        TaskStep: _step,
+        TaskEnded: _ended,
+        TaskRenamed: _renamed,
+        TimerMoved: _timer_moved,
+    }
 
     def _drop(self, task_id: int) -> None:
         self._rows.pop(task_id, None)

@@ -103,7 +103,7 @@ class TimelineModel(FoldsByKind):
         # A run that churns short tasks would add lanes forever; past this many,
         # the oldest finished lanes go first.
         self._max_lanes = max_lanes
-        self._ended: deque[int] = deque()
+        self._ended_order: deque[int] = deque()
         self._labels = _Interned()
         self._lines = _Interned()
         self._chain_lines: dict[tuple[Frame, ...], int] = {}  # await chain -> line code
@@ -164,9 +164,9 @@ class TimelineModel(FoldsByKind):
             return
         lane.ended = event.t  # which also ends its last wait, if it had one
         lane.state = event.state
-        self._ended.append(event.task)
-        while len(self._lanes) > self._max_lanes and self._ended:
-            self._lanes.pop(self._ended.popleft(), None)
+        self._ended_order.append(event.task)
+        while len(self._lanes) > self._max_lanes and self._ended_order:
+            self._lanes.pop(self._ended_order.popleft(), None)
         self.version += 1
 
     def _renamed(self, event: TaskRenamed) -> None:
@@ -267,7 +267,7 @@ class TimelineModel(FoldsByKind):
 
     def clear(self) -> None:
         self._lanes.clear()
-        self._ended.clear()
+        self._ended_order.clear()
         self._labels = _Interned()
         self._lines = _Interned()
         self._chain_lines.clear()  # their codes index the tables just replaced

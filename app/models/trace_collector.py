@@ -22,12 +22,13 @@ Times in the summary are seconds on the loop clock from the start of the run;
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from coroscope.about import __version__
 from coroscope.loop.events import (
-    Event,
+    FoldsByKind,
     Frame,
     LoopBlocked,
     TaskCreated,
@@ -36,6 +37,7 @@ from coroscope.loop.events import (
     TaskStep,
 )
 from coroscope.loop.introspect import user_frame
+from coroscope.loop.states import TRACE_STATES, TraceState
 
 PID = 1
 # A busy session (1,000 tasks stepping for minutes) would otherwise grow without
@@ -43,8 +45,7 @@ PID = 1
 MAX_STEPS = 1_000_000
 # The same for a run that churns short tasks for a long time.
 MAX_TASKS = 100_000
-STATES = ("pending", "done", "cancelled", "failed")
-EVENTS = (TaskStep, TaskCreated, TaskEnded, TaskRenamed, LoopBlocked)  # what a collector folds
+STATES = TRACE_STATES
 
 
 @dataclass(slots=True)
@@ -53,15 +54,15 @@ class _Task:
     name: str
     parent: int | None
     created: float
-    state: str = "pending"
+    state: TraceState = "pending"
     finished: float | None = None
     resumes: int = 0
     result: str | None = None
     exception: str | None = None
 
 
-class TraceCollector:
-    """An ``EventLog`` listener that keeps one run's tasks, steps and blocking calls.
+class TraceCollector(FoldsByKind):
+    """Keeps one run's tasks, steps and blocking calls (``listen_to`` an ``EventLog``).
 
     ``reset(origin, run)`` starts a new trace: times become relative to
     ``origin`` and, when ``run`` is given, only that run's tasks are kept (the
@@ -89,56 +90,71 @@ class TraceCollector:
         self.dropped_tasks = 0
         self.last_time = origin
 
-    def __call__(self, event: Event) -> None:
-        kind = type(event)
-        if kind is TaskStep:
-            task = self._tasks.get(event.task)
-            if task is None:
-                return
-            task.resumes += 1
-            self._last_step = event
-            if len(self._steps) < self.max_steps:
-                self._steps.append(tuple(event))
-            else:
-                self.dropped_steps += 1
-        elif kind is TaskCreated:
-            if self.run is not None and event.run != self.run:
-                return
-            if len(self._tasks) >= self.max_tasks:
-                self.dropped_tasks += 1
-                return
-            self._tasks[event.task] = _Task(event.task, event.name, event.parent, event.t)
-        elif kind is TaskEnded:
-            task = self._tasks.get(event.task)
-            if task is None:
-                return
-            task.state = event.state
-            task.finished = event.t
-            task.result = event.result
-            task.exception = event.exception
-        elif kind is TaskRenamed:
-            task = self._tasks.get(event.task)
-            if task is not None:
-                task.name = event.name
-        elif kind is LoopBlocked:
-            self._blocked(event)
-        else:
+    def _step(self, event: TaskStep) -> None:
+        task = self._tasks.get(event.task)
+        if task is None:
             return
+        task.resumes += 1
+        self._last_step = event
+        if len(self._steps) < self.max_steps:
+            self._steps.append(tuple(event))
+        else:
+            self.dropped_steps += 1
+        if event.t > self.last_time:
+            self.last_time = event.t
+
+    def _created(self, event: TaskCreated) -> None:
+        if self.run is not None and event.run != self.run:
+            return
+        if len(self._tasks) >= self.max_tasks:
+            self.dropped_tasks += 1
+            return
+        self._tasks[event.task] = _Task(event.task, event.name, event.parent, event.t)
+        if event.t > self.last_time:
+            self.last_time = event.t
+
+    def _ended(self, event: TaskEnded) -> None:
+        task = self._tasks.get(event.task)
+        if task is None:
+            return
+        task.state = event.state
+        task.finished = event.t
+        task.result = event.result
+        task.exception = event.exception
+        if event.t > self.last_time:
+            self.last_time = event.t
+
+    def _renamed(self, event: TaskRenamed) -> None:
+        task = self._tasks.get(event.task)
+        if task is not None:
+            task.name = event.name
         if event.t > self.last_time:
             self.last_time = event.t
 
     def _blocked(self, event: LoopBlocked) -> None:
+        if event.t > self.last_time:
+            self.last_time = event.t
         if event.task is not None:
             task = self._tasks.get(event.task)
             if task is None:
                 return
             last = self._last_step
-            same_task = last is not None and last.task == event.task
-            start = last.started if same_task else event.t - event.wall
+            if last is not None and last.task == event.task:
+                start = last.started
+            else:
+                start = event.t - event.wall
         else:
             start = event.t - event.wall
         where = f"{os.path.basename(event.file)}:{event.line}" if event.line else None
         self._blocks.append((event.what, start, event.wall, where))
+
+    _handlers: ClassVar[dict[type, Callable[..., None]]] = {
+        TaskStep: _step,
+        TaskCreated: _created,
+        TaskEnded: _ended,
+        TaskRenamed: _renamed,
+        LoopBlocked: _blocked,
+    }
 
     @property
     def task_count(self) -> int:

@@ -400,8 +400,7 @@ def _intent(window, method: Callable, *args) -> None:
 def install(window) -> LoopAnatomyPanel:
     """Add the Loop dock to the main window and feed it on every frame tick."""
     controller = window.controller
-    model = LoopModel(runs_only=True)
-    model.listen_to(controller.events)
+    model = controller.models.loop
     panel = LoopAnatomyPanel(
         model, controller.tasks, controller.clock, lambda: controller.tracer.block_threshold
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from coroscope.loop.events import SessionEvent
-from coroscope.models.trace_collector import EVENTS, TraceCollector
 from coroscope.takes.atomic_file import OutputPathError, check_output
 from coroscope.takes.trace_file import summary_line, write_trace
 from PySide6.QtCore import QObject, QStandardPaths
@@ -31,17 +30,14 @@ class TraceExport(QObject):
         self.controller = window.controller
         # The app keeps this for as long as it runs: a smaller cap than the
         # command line's (about 20 MB at most) keeps a day-long session bounded.
-        self.collector = TraceCollector(max_steps=100_000, max_tasks=20_000)
+        self.collector = self.controller.models.trace(max_steps=100_000, max_tasks=20_000)
         self.collector.reset(run=_NO_RUN)
         self.folder = Path(
             QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
             or Path.home()
         )
         self.dialog: QFileDialog | None = None
-        # The session's start first (it resets the collector), then the collector
-        # itself: no wrapper call per event.
         self.controller.events.subscribe(self._on_session, kinds=(SessionEvent,))
-        self.controller.events.subscribe(self.collector, kinds=EVENTS)
 
         action = QAction("Export &Trace…", window)
         keys = QKeySequence(SHORTCUT)

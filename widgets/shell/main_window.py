@@ -184,7 +184,6 @@ class MainWindow(QMainWindow):
         """Build the views that watch ``controller``'s loop in place of the blank
         panels, and start the frame tick; then install the features (after the
         next paint with ``defer_features``)."""
-        from coroscope.models.stage_model import StageModel
         from coroscope.widgets.views.code_view import CodeView
         from coroscope.widgets.views.console_view import ConsoleView
         from coroscope.widgets.views.stages import StageHost
@@ -192,7 +191,7 @@ class MainWindow(QMainWindow):
 
         self.controller = controller
         clock = controller.clock
-        self.stage_model = StageModel(clock.now)
+        self.stage_model = controller.models.stage
         self.stage = StageHost(controller.tasks, self.stage_model, clock)
         self.lanes = TaskLanesView(controller.tasks, clock)
         self.code = CodeView(controller.tasks)
@@ -558,8 +557,6 @@ class MainWindow(QMainWindow):
             self._first_paint.cancel()  # closed before its panels came: leave them out
         self.save_settings()
         self.frame_timer.stop()
-        if self.controller is not None:
-            self.stage_model.close()
         super().closeEvent(event)
 
     @staticmethod
