@@ -11,6 +11,7 @@ from functools import partial
 
 from coroscope.about import APP_NAME, __version__
 from coroscope.models import view_prefs
+from coroscope.widgets.features.host import FeatureHost
 from coroscope.widgets.paint import theme
 from coroscope.widgets.views.await_graph_view import AwaitGraphView
 from coroscope.widgets.views.narration_view import NarrationView
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 
 class Classroom:
-    def __init__(self, window) -> None:
+    def __init__(self, window: FeatureHost) -> None:
         self.window = window
         c = window.controller
         self.controller = c
@@ -102,7 +103,7 @@ class Classroom:
 
     # -- speed -----------------------------------------------------------------
     def set_speed(self, speed: float) -> None:
-        self.window._intent(self.controller.set_speed, speed)
+        self.window.intent(self.controller.set_speed, speed)
 
     def faster(self) -> None:
         self.set_speed(SpeedControl.faster(self.controller.clock.speed))
@@ -227,5 +228,5 @@ class Classroom:
             action.setChecked(getattr(saved, key))
 
 
-def install(window) -> None:
+def install(window: FeatureHost) -> None:
     window.classroom = Classroom(window)

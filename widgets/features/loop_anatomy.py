@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from coroscope import demos
-from coroscope.control.controller import IntentError
 from coroscope.demos import BASE_LOOP
 from coroscope.loop.clock import VirtualClock
 from coroscope.loop.events import PROCESS_POOL
 from coroscope.models.loop_model import ChannelRow, JobRow, LoopModel, ProcessRow
 from coroscope.models.task_model import TaskModel
+from coroscope.widgets.features.host import FeatureHost
 from coroscope.widgets.paint import theme
 from coroscope.widgets.views.anatomy_health import LoopHealthView
 from coroscope.widgets.views.anatomy_rows import Column, Line, RowTable
@@ -390,14 +390,7 @@ def _loopback(label: str) -> bool:
     return host in ("127.0.0.1", "::1", "localhost") or host.startswith("127.")
 
 
-def _intent(window, method: Callable, *args) -> None:
-    try:
-        method(*args)
-    except IntentError as exc:
-        window.statusBar().showMessage(str(exc), 5000)
-
-
-def install(window) -> LoopAnatomyPanel:
+def install(window: FeatureHost) -> LoopAnatomyPanel:
     """Add the Loop dock to the main window and feed it on every frame tick."""
     controller = window.controller
     model = controller.models.loop
@@ -413,10 +406,10 @@ def install(window) -> LoopAnatomyPanel:
         panel.set_on_screen(False)
     dock.visibilityChanged.connect(panel.set_on_screen)
     panel.timers.cancelRequested.connect(
-        lambda timer_id: _intent(window, controller.cancel_timer, timer_id)
+        lambda timer_id: window.intent(controller.cancel_timer, timer_id)
     )
     panel.timers.moveRequested.connect(
-        lambda timer_id, when: _intent(window, controller.move_timer, timer_id, when)
+        lambda timer_id, when: window.intent(controller.move_timer, timer_id, when)
     )
 
     def tick() -> None:

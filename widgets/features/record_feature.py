@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from coroscope.takes.atomic_file import OutputPathError, check_output
 from coroscope.takes.options import VIDEO_EXTENSIONS
+from coroscope.widgets.features.host import FeatureHost
 from coroscope.widgets.features.trace_export_action import TraceExport
 from coroscope.widgets.paint import theme
 from PySide6.QtCore import QEvent, QObject, QPointF, QStandardPaths, Qt
@@ -50,7 +51,7 @@ RECORD_COLOUR = "#E5484D"
 SETTINGS_GROUP = "recording"
 
 
-def install(window) -> None:
+def install(window: FeatureHost) -> None:
     window.recording = RecordFeature(window)
 
 
@@ -81,7 +82,7 @@ def _icon(recording: bool) -> QIcon:
 
 
 class RecordFeature(QObject):
-    def __init__(self, window) -> None:
+    def __init__(self, window: FeatureHost) -> None:
         super().__init__(window)
         self.window = window
         self.folder = default_folder()

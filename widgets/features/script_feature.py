@@ -19,10 +19,11 @@ from coroscope import resources
 from coroscope.scripts.loader import ScriptError, load_script, script_of
 from coroscope.scripts.problems import ProblemModel, ScriptProblem, at_line
 from coroscope.scripts.watchdog import DEFAULT_INTERRUPT_AFTER, Watchdog
+from coroscope.widgets.features.host import FeatureHost
 from coroscope.widgets.views.problem_banner import ProblemBanner
 from PySide6.QtCore import QEvent, QFileSystemWatcher, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QTextCursor
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
 SAMPLES_DIR = resources.path("samples")
 SAMPLE_GROUPS: dict[str, tuple[str, ...]] = {
@@ -83,7 +84,7 @@ def _first_line(path: Path) -> str:
 
 
 class ScriptFeature(QObject):
-    def __init__(self, window: QMainWindow) -> None:
+    def __init__(self, window: FeatureHost) -> None:
         super().__init__(window)
         self.window = window
         self.controller = controller = window.controller
@@ -373,5 +374,5 @@ def _local_files(event) -> list[str]:
     return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
 
 
-def install(window: QMainWindow) -> None:
+def install(window: FeatureHost) -> None:
     window.script_feature = ScriptFeature(window)

@@ -14,6 +14,7 @@ from pathlib import Path
 from coroscope.loop.events import SessionEvent
 from coroscope.takes.atomic_file import OutputPathError, check_output
 from coroscope.takes.trace_file import summary_line, write_trace
+from coroscope.widgets.features.host import FeatureHost
 from PySide6.QtCore import QObject, QStandardPaths
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
@@ -24,7 +25,7 @@ _NO_RUN = 0
 
 
 class TraceExport(QObject):
-    def __init__(self, window) -> None:
+    def __init__(self, window: FeatureHost) -> None:
         super().__init__(window)
         self.window = window
         self.controller = window.controller

@@ -361,20 +361,21 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         c = self.controller
         for view in (self.lanes, self.stage.rings):
-            view.cancelRequested.connect(lambda task_id: self._intent(c.cancel, task_id))
-            view.wakeRequested.connect(lambda task_id: self._intent(c.wake, task_id))
-            view.delayRequested.connect(lambda task_id, s: self._intent(c.delay, task_id, s))
+            view.cancelRequested.connect(lambda task_id: self.intent(c.cancel, task_id))
+            view.wakeRequested.connect(lambda task_id: self.intent(c.wake, task_id))
+            view.delayRequested.connect(lambda task_id, s: self.intent(c.delay, task_id, s))
             view.remainingRequested.connect(
-                lambda task_id, s: self._intent(c.set_remaining, task_id, s)
+                lambda task_id, s: self.intent(c.set_remaining, task_id, s)
             )
-            view.rerunRequested.connect(lambda task_id: self._intent(c.rerun, task_id))
+            view.rerunRequested.connect(lambda task_id: self.intent(c.rerun, task_id))
         self.stage.rings.remainingEditRequested.connect(self.lanes.edit_remaining)
         self.gallery.demoSelected.connect(self._preview)
         self.gallery.demoActivated.connect(self.run_demo)
         c.on_change(lambda _what: self._update_actions())
 
     # -- intents -----------------------------------------------------------------
-    def _intent(self, method: Callable, *args) -> bool:
+    def intent(self, method: Callable, *args) -> bool:
+        """Carry out a user intent; a refusal is shown in the status bar, not raised."""
         from coroscope.control.controller import IntentError
 
         try:
@@ -427,13 +428,13 @@ class MainWindow(QMainWindow):
         async def switch() -> None:
             await c.stop()
             self._prepare(target)
-            self._intent(c.start, target)
+            self.intent(c.start, target)
 
         if c.running:
             c.loop.create_task(switch(), name="coroscope-switch")
         else:
             self._prepare(target)
-            self._intent(c.start, target)
+            self.intent(c.start, target)
         self._update_actions()
 
     def _prepare(self, target: Target) -> None:
@@ -456,7 +457,7 @@ class MainWindow(QMainWindow):
         async def again() -> None:
             await self.controller.stop()
             self._prepare(target)
-            self._intent(self.controller.start, target)
+            self.intent(self.controller.start, target)
 
         self.controller.loop.create_task(again(), name="coroscope-restart")
 
