@@ -1,4 +1,4 @@
-"""A check of the documented trace shape (DESIGN.md, "Headless trace format").
+"""A check of the documented trace shape (docs/TRACE_FORMAT.md).
 
 ``problems(document)`` lists every way a trace document departs from the public
 format, as readable strings; an empty list means the document is valid. It checks

@@ -1,6 +1,6 @@
 """The headless trace file: Chrome Trace Event JSON plus a task and blocking summary.
 
-The format is a public interface (see DESIGN.md, "Headless trace format"):
+The format is a public interface (see docs/TRACE_FORMAT.md):
 
 * ``traceEvents``: every task is a thread of process 1 (``M`` ``thread_name``), each
   step (one resume..suspend slice) an ``X`` slice in category ``step``, and the
