@@ -100,10 +100,10 @@ def test_every_registered_demo_has_a_module_docstring_and_guard():
 
 
 def run_alone(key: str) -> subprocess.CompletedProcess:
-    """``python -m demos.KEY`` in a child process, without Coroscope."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    """``python demos/KEY.py`` in a child process: the demo alone, on plain asyncio."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return subprocess.run(
-        [sys.executable, "-m", f"demos.{key}"],
+        [sys.executable, str(ROOT / "demos" / f"{key}.py")],
         capture_output=True,
         text=True,
         cwd=ROOT,

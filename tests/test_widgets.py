@@ -541,7 +541,7 @@ def test_a_feature_that_fails_to_load_leaves_the_rest_of_the_window_working(
     import coroscope.widgets.shell.main_window as main_window
     from PySide6.QtWidgets import QDockWidget
 
-    monkeypatch.setattr(main_window, "FEATURES", ("app.no_such_feature", *main_window.FEATURES))
+    monkeypatch.setattr(main_window, "FEATURES", ("coroscope.no_such_feature", *main_window.FEATURES))
     window = main_window.MainWindow(controller, settings=None)
     qtbot.addWidget(window)
     assert window.features_installed

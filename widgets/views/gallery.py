@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from coroscope import demos
+from coroscope.widgets.paint.theme import MONO_FAMILY
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
@@ -15,7 +16,9 @@ def docstring_html(text: str) -> str:
     """Docstring markup (``code``, *emphasis*) as the rich text a QLabel shows."""
     # As html.escape(quote=False) would, without importing html before the window shows.
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = re.sub(r"``(.+?)``", r"<code>\1</code>", text)
+    # Qt draws a bare <code> in whatever fontconfig makes of "Courier New", which
+    # differs from machine to machine (and moved the whole gallery by 8 px).
+    text = re.sub(r"``(.+?)``", rf"<code style=\"font-family:'{MONO_FAMILY}'\">\1</code>", text)
     return re.sub(r"(?<![\w*])\*(\S[^*]*?)\*(?!\w)", r"<i>\1</i>", text)
 
 
