@@ -40,11 +40,16 @@ def test_every_package_is_a_root_of_the_import_contracts():
     assert top == roots
 
 
-def _run(code: str, cwd: Path) -> subprocess.CompletedProcess:
+def _python(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """This interpreter in another folder, with nothing of the checkout on its path."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=60, env=env
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=60, env=env
     )
+
+
+def _run(code: str, cwd: Path) -> subprocess.CompletedProcess:
+    return _python("-c", code, cwd=cwd)
 
 
 @pytest.mark.parametrize("name", ["app", "widgets", "demos", "resources"])
@@ -65,29 +70,13 @@ def test_a_users_own_app_package_is_theirs(tmp_path):
 
 
 def test_python_dash_m_runs_a_demo_from_anywhere(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = subprocess.run(
-        [sys.executable, "-m", "coroscope.demos.hello"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    out = _python("-m", "coroscope.demos.hello", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip()
 
 
 def test_python_dash_m_coroscope_is_the_command_line(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = subprocess.run(
-        [sys.executable, "-m", "coroscope", "list"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    out = _python("-m", "coroscope", "list", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "countdown" in out.stdout
 
@@ -105,15 +94,7 @@ def test_a_script_in_a_project_with_app_and_widgets_packages_traces(tmp_path):
         "    print(GREETING, COUNT)\n\n\n"
         "asyncio.run(main())\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = subprocess.run(
-        [sys.executable, "-m", "coroscope", "trace", "main.py", "-o", "t.json"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    out = _python("-m", "coroscope", "trace", "main.py", "-o", "t.json", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[0] == "hi 3"
     assert (tmp_path / "t.json").exists()
