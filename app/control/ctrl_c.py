@@ -13,13 +13,16 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 
 class CtrlC:
     def __init__(self, on_press: Callable[[], None] | None = None) -> None:
         self.pressed = False
         self._on_press = on_press
-        self._previous = None
+        # What signal.signal() gave back: the handler to restore.
+        self._previous: Callable[[int, FrameType | None], Any] | int | None = None
 
     def _note(self, _signum, _frame) -> None:
         self.pressed = True

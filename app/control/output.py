@@ -36,7 +36,7 @@ class TaskStream(io.TextIOBase):
         self._partial: dict[int | None, str] = {}
 
     @property
-    def encoding(self) -> str:
+    def encoding(self) -> str:  # type: ignore[override]  # typeshed: writable; io: read-only
         return "utf-8"
 
     def writable(self) -> bool:

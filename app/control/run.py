@@ -68,7 +68,9 @@ def capture_recipe(coro: object, name: str) -> Recipe | None:
         closure = tuple(types.CellType(values[n]) for n in code.co_freevars) or None
     except KeyError:
         return None
-    function = types.FunctionType(code, frame.f_globals, code.co_name, None, closure)
+    function: Callable[..., Any] = types.FunctionType(
+        code, frame.f_globals, code.co_name, None, closure
+    )
     if code.co_flags & inspect.CO_GENERATOR:
         function = types.coroutine(function)
     names = code.co_varnames

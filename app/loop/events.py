@@ -13,7 +13,9 @@ import itertools
 import struct
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
+
+from coroscope.loop.states import Ending, Waiting
 
 # A source location: (file name, line number, function qualname).
 Frame = tuple[str, int, str]
@@ -48,7 +50,7 @@ class TaskStep(NamedTuple):
     task: int
     started: float
     wall: float
-    waiting: str
+    waiting: Waiting
     awaiting: str
     due: float | None
     frames: tuple[Frame, ...]
@@ -60,7 +62,7 @@ class TaskStep(NamedTuple):
 class TaskEnded(NamedTuple):
     t: float
     task: int
-    state: str  # "done" | "cancelled" | "failed"
+    state: Ending
     result: str | None
     exception: str | None
     traceback: str | None
@@ -235,12 +237,16 @@ _unpack_task_of_ready_step = struct.Struct("<q").unpack_from  # at offset 8, aft
 # long as the ring holds it.
 # Listeners that keep many events do the same: (..., KIND_NUMBERS[type(e)], *e),
 # given back by rebuilt(number, fields).
-_KINDS: tuple[type, ...] = Event.__args__
+_KINDS: tuple[type[Event], ...] = Event.__args__
 KIND_NUMBERS: dict[type, int] = {kind: number for number, kind in enumerate(_KINDS)}
 _PREFIXES: dict[type, tuple[int]] = {kind: (number,) for kind, number in KIND_NUMBERS.items()}
 
+# What the ring keeps of an event: packed bytes, a plain tuple (number, *fields), or
+# (for a kind of event this module does not define) the event itself, also a tuple.
+_Kept = bytes | tuple[Any, ...]
 
-def rebuilt(number: int, fields: tuple) -> Event:
+
+def rebuilt(number: int, fields: Iterable[Any]) -> Event:
     return _KINDS[number]._make(fields)
 
 
@@ -255,13 +261,14 @@ def unpacked(item: bytes) -> TaskStep:
     return TaskStep(t, task, t - wall * rate, wall, "ready", "", None, ())
 
 
-def _decoded(item: tuple | bytes) -> Event:
+def _decoded(item: _Kept) -> Event:
     kind = type(item)
+    # (mypy does not narrow ``item`` through ``kind``.)
     if kind is bytes:
-        return unpacked(item)
+        return unpacked(item)  # type: ignore[arg-type]
     if kind is tuple:
         return rebuilt(item[0], item[1:])
-    return item  # a kind of event this module does not define
+    return item  # type: ignore[return-value]  # a kind of event this module does not define
 
 
 class _Hold:
@@ -315,7 +322,7 @@ class EventLog:
     """
 
     def __init__(self, capacity: int = 100_000) -> None:
-        self._ring: deque[Event] = deque(maxlen=capacity)
+        self._ring: deque[_Kept] = deque(maxlen=capacity)
         self._append = self._ring.append
         # Also what the tracer asks to know whether anyone listens at all.
         self._subscriptions: list[tuple[Listener, frozenset[type] | None]] = []
@@ -418,14 +425,14 @@ class EventLog:
             return [e for e in self if isinstance(e, kinds)]
         # Only the kinds asked for are rebuilt, and packed steps are skipped.
         numbers = {n for n, kind in enumerate(_KINDS) if issubclass(kind, kinds)}
-        found = []
+        found: list[Event] = []
         for item in tuple(self._ring):
             kind = type(item)
             if kind is tuple:
                 if item[0] in numbers:
                     found.append(rebuilt(item[0], item[1:]))
             elif kind is not bytes and isinstance(item, kinds):
-                found.append(item)
+                found.append(item)  # type: ignore[arg-type]  # an event kept as itself
         return found
 
     def clear(self) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Sequence
 from types import CodeType, CoroutineType, FunctionType, GeneratorType
+from typing import Any, Literal
 
 from coroscope.loop.events import Frame
 
@@ -22,10 +24,10 @@ _leaves: set[type] = set()
 
 # Code object -> its line-0 record if it is library code (asyncio's own levels are
 # shown without a line), else False: one lookup per level of each walk.
-_library_code: dict[CodeType, Frame | bool] = {}
+_library_code: dict[CodeType, Frame | Literal[False]] = {}
 
 
-def _library_record(code: CodeType) -> Frame | bool:
+def _library_record(code: CodeType) -> Frame | Literal[False]:
     known = _library_code.get(code)
     if known is None:
         library = is_library_file(code.co_filename)
@@ -48,8 +50,11 @@ def _frame_record(code: CodeType, line: int) -> Frame:
     return record
 
 
-def await_frames(coro: object) -> tuple[Frame, ...]:
+def await_frames(coro: Any) -> tuple[Frame, ...]:
     """(file, line, qualname) for each level of the await chain, outermost first.
+
+    ``coro`` is any object (``Any``: the walk dispatches on ``type(coro)`` kept in a
+    local, which mypy cannot narrow through).
 
     asyncio's own levels (``sleep``, ``Queue.get``...) get line 0: reading a
     line means materialising a frame object, and on Python 3.11 doing that for
@@ -225,7 +230,7 @@ def brief_arg(value: object, limit: int = 24) -> str:
     return f"<{type(value).__name__}>"
 
 
-def describe_args(args: tuple, limit: int = 48, each: int = 24) -> str:
+def describe_args(args: Sequence[Any], limit: int = 48, each: int = 24) -> str:
     """A callback's arguments as they would be written in a call, cut to ``limit``."""
     if not args:
         return ""

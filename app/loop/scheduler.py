@@ -39,7 +39,7 @@ _RESOLUTION = 0.0005
 _BATCH_BUDGET = 0.010
 
 # What every asyncio.sleep() timer calls: it resolves the future the sleeper awaits.
-SLEEP_CALLBACK = futures._set_result_unless_cancelled
+SLEEP_CALLBACK = futures._set_result_unless_cancelled  # type: ignore[attr-defined]
 _new_tuple = tuple.__new__  # builds an event without its constructor's Python frame
 _SLEEP_LABEL = describe_callback(SLEEP_CALLBACK)
 
@@ -119,7 +119,7 @@ class Scheduler:
         if now is None:
             now = self.clock.now()
         entry = TimerEntry(next(self._ids), handle, now)
-        callback = handle._callback
+        callback = handle._callback  # type: ignore[attr-defined]
         task = entry.task = self.whose_step()
         sleep = callback is SLEEP_CALLBACK and bool(handle._args)
         if sleep:
@@ -127,7 +127,7 @@ class Scheduler:
             entry.sleeper = task
             self._sleeps[id(future)] = entry
         run = entry.run = RUN_ID.get()
-        handle._scheduled = True
+        handle._scheduled = True  # type: ignore[attr-defined]
         self._entries[id(handle)] = entry
         self._by_id[entry.id] = entry
         self._push_heap(entry)
@@ -156,7 +156,7 @@ class Scheduler:
             raise ValueError("that timer is no longer scheduled")
         entry.heap_item[2] = None  # tombstone; heapq cannot remove from the middle
         entry.when = when
-        entry.handle._when = when
+        entry.handle._when = when  # type: ignore[attr-defined]
         self._push_heap(entry)
         if self.emit is not None:
             self.emit(TimerMoved(self.clock.now(), entry.id, when, entry.sleeper))

@@ -17,13 +17,20 @@ import contextlib
 import math
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from typing import Any
+from contextvars import Context
+from typing import TYPE_CHECKING, Any
 
 from coroscope.loop.anatomy.hooks import AnatomyHooks
 from coroscope.loop.clock import VirtualClock
 from coroscope.loop.events import EventLog
 from coroscope.loop.scheduler import Scheduler
 from coroscope.loop.tracer import DEFAULT_BLOCK_THRESHOLD, Tracer
+
+if TYPE_CHECKING:
+    from typing import TypeVar, TypeVarTuple
+
+    _T = TypeVar("_T")
+    _Ts = TypeVarTuple("_Ts")
 
 # The headless loop never sleeps in select() longer than this, so a stop() from
 # another thread or a clock change is noticed promptly.
@@ -72,7 +79,12 @@ class TracingMixin(AnatomyHooks):
         self._push_ready(handle)
         return handle
 
-    def call_soon(self, callback: Callable, *args: Any, context: Any = None) -> asyncio.Handle:
+    def call_soon(
+        self,
+        callback: Callable[[*_Ts], object],
+        *args: *_Ts,
+        context: Context | None = None,
+    ) -> asyncio.Handle:
         # The hottest call in any loop: every task step goes through it.
         if self._closed:
             raise RuntimeError("Event loop is closed")
@@ -85,7 +97,11 @@ class TracingMixin(AnatomyHooks):
         return handle
 
     def call_later(
-        self, delay: float, callback: Callable, *args: Any, context: Any = None
+        self,
+        delay: float,
+        callback: Callable[[*_Ts], object],
+        *args: *_Ts,
+        context: Context | None = None,
     ) -> asyncio.TimerHandle:
         if delay is None:
             raise TypeError("delay must not be None")
@@ -95,7 +111,11 @@ class TracingMixin(AnatomyHooks):
         return self._schedule_timer(now + delay, callback, args, context, now)
 
     def call_at(
-        self, when: float, callback: Callable, *args: Any, context: Any = None
+        self,
+        when: float,
+        callback: Callable[[*_Ts], object],
+        *args: *_Ts,
+        context: Context | None = None,
     ) -> asyncio.TimerHandle:
         return self._schedule_timer(when, callback, args, context, None)
 
@@ -116,7 +136,12 @@ class TracingMixin(AnatomyHooks):
     def _add_callback(self, handle: asyncio.Handle, delay: float = 0) -> asyncio.Handle:
         # Signal-safe path and selector I/O both land here.
         if delay:
-            return self.call_later(delay, handle._callback, *handle._args, context=handle._context)
+            return self.call_later(
+                delay,
+                handle._callback,  # type: ignore[attr-defined]
+                *handle._args,
+                context=handle._context,  # type: ignore[attr-defined]
+            )
         if not handle._cancelled:
             self.scheduler.push_ready(handle)
             self._wake()
@@ -125,21 +150,31 @@ class TracingMixin(AnatomyHooks):
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
         self.scheduler.timer_cancelled(handle)
 
-    def create_task(self, coro, *, name: str | None = None, context: Any = None) -> asyncio.Task:
+    def create_task(
+        self, coro, *, name: object = None, context: Context | None = None
+    ) -> asyncio.Task:
         self._check_closed()
         factory = self.get_task_factory()
         if factory is None:
-            task = asyncio.Task(coro, loop=self, name=name, context=context)
+            # (asyncio takes str(name); typeshed's Task asks for a str.)
+            task = asyncio.Task(coro, loop=self, name=name, context=context)  # type: ignore[arg-type]
         else:
-            # Old-style factories take no context argument.
-            task = factory(self, coro) if context is None else factory(self, coro, context=context)
+            # Old-style factories take no context argument. (typeshed's factory
+            # returns a Future, and takes no context.)
+            task = (
+                factory(self, coro)  # type: ignore[assignment]
+                if context is None
+                else factory(self, coro, context=context)  # type: ignore[call-arg]
+            )
             if name is not None:
                 task.set_name(name)
         if self.tracing:
             self.tracer.task_created(task, context)
         return task
 
-    def run_in_executor(self, executor: Executor | None, func: Callable, *args: Any):
+    def run_in_executor(
+        self, executor: Executor | None, func: Callable[[*_Ts], _T], *args: *_Ts
+    ) -> asyncio.Future[_T]:
         future = super().run_in_executor(executor, func, *args)
         self.scheduler.label_future(future, f"executor: {getattr(func, '__name__', 'call')}()")
         self._external_jobs += 1

@@ -23,6 +23,7 @@ from coroscope.loop.clock import VirtualClock
 from coroscope.loop.events import (
     DEFAULT_BLOCK_THRESHOLD,
     EventLog,
+    Frame,
     LoopBlocked,
     Output,
     TaskCreated,
@@ -41,6 +42,7 @@ from coroscope.loop.introspect import (
     user_frame,
 )
 from coroscope.loop.scheduler import RUN_ID, SLEEP_CALLBACK, Scheduler
+from coroscope.loop.states import Ending
 
 _Task = asyncio.Task
 # Asked for every timer scheduled (which task set it): bound once, not looked up.
@@ -80,9 +82,9 @@ def _sleep_label(duration: float) -> str:
 
 def _report_failed_callback(handle: asyncio.Handle, exc: BaseException) -> None:
     # As handle._run() reports a callback that raised, for the loop's exception handler.
-    handle._loop.call_exception_handler(
+    handle._loop.call_exception_handler(  # type: ignore[attr-defined]
         {
-            "message": f"Exception in callback {describe_callback(handle._callback)}",
+            "message": f"Exception in callback {describe_callback(handle._callback)}",  # type: ignore[attr-defined]
             "exception": exc,
             "handle": handle,
         }
@@ -206,6 +208,7 @@ class Tracer:
             # tracer's work. After anything heavier the clock is read again, or the
             # next step would be charged for it (and look blocked to the watchdog).
             mark = perf_counter()
+            frames: tuple[Frame, ...]  # (an annotation only: no code)
             try:
                 for _ in range(count):
                     # Not a bound popleft in a local: Python 3.11 cannot specialize that call.
@@ -276,7 +279,7 @@ class Tracer:
                         log.emit(TaskStep(end, task_id, started, wall, "done", "", None, frames))
                         self._ended(task, info, end)
                         mark = perf_counter()
-                    elif task._fut_waiter is None:
+                    elif task._fut_waiter is None:  # type: ignore[attr-defined]
                         # A bare yield (sleep(0)): the task is queued again already and
                         # moves on at once, so skip the await-chain walk; a paused view
                         # asks ``live_frames`` instead. The commonest step of all, so
@@ -295,7 +298,7 @@ class Tracer:
                     else:
                         frames = await_frames(task.get_coro())
                         started = end - wall * rate
-                        waiter = task._fut_waiter
+                        waiter = task._fut_waiter  # type: ignore[attr-defined]
                         timer = sleeps_get(id(waiter))
                         if timer is not None:  # in asyncio.sleep(): the commonest wait
                             waiting, due, targets = "sleep", timer.when, ()
@@ -338,16 +341,16 @@ class Tracer:
         try:
             handle._run()
         except (SystemExit, KeyboardInterrupt) as exc:
-            if handle._context.get(RUN_ID) is None:
+            if handle._context.get(RUN_ID) is None:  # type: ignore[attr-defined]
                 raise
-            self._escaped(None, exc, describe_callback(handle._callback))
+            self._escaped(None, exc, describe_callback(handle._callback))  # type: ignore[attr-defined]
         finally:
             self.step_started_wall = None
         wall = perf_counter() - wall0
         if self._unannounced:
             self.announce()
         if wall >= self.block_threshold:
-            self._blocked(None, describe_callback(handle._callback), wall, None)
+            self._blocked(None, describe_callback(handle._callback), wall, None)  # type: ignore[attr-defined]
 
     def _waiting_on(self, task: asyncio.Task, waiter: object, frames) -> tuple:
         """(waiting kind, label, due time, awaited task ids) for a task parked on
@@ -375,12 +378,13 @@ class Tracer:
 
     def _ended(self, task: asyncio.Task, info: TaskInfo, now: float) -> None:
         del self._tasks[task]
+        state: Ending
         if task.cancelled():
             state, result, exc, tb = "cancelled", None, "CancelledError", None
         else:
             error = task._exception
             if error is None:
-                state, result, exc, tb = "done", short_repr(task._result), None, None
+                state, result, exc, tb = "done", short_repr(task._result), None, None  # type: ignore[attr-defined]
             else:
                 state, result = "failed", None
                 exc = f"{type(error).__name__}: {error}"

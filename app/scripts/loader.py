@@ -188,6 +188,7 @@ def _check_imports(tree: ast.Module, path: str, source: str) -> None:
                 path, title, node.lineno, 0, 0, source_line(path, node.lineno, source)
             )
             raise ScriptError(_missing(problem))
+        spots: list[tuple[str, ast.alias | ast.ImportFrom]]
         if isinstance(node, ast.Import):
             spots = [(alias.name, alias) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module:

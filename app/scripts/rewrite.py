@@ -31,6 +31,7 @@ import ast
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 HELPER = "__coroscope__"
 
@@ -110,7 +111,7 @@ class _Lines:
     def __init__(self, lines: list[str], words: set[str]) -> None:
         self.hot = [n for n, text in enumerate(lines, 1) if any(w in text for w in words)]
 
-    def touches(self, node: ast.AST) -> bool:
+    def touches(self, node: ast.stmt) -> bool:
         first = node.lineno
         last = getattr(node, "end_lineno", None) or first
         index = bisect_left(self.hot, first)
@@ -165,7 +166,7 @@ def _functions_to_convert(tree: ast.Module, names: _Names, lines: list[str]) -> 
     return converted
 
 
-def top_level_await(tree: ast.Module) -> ast.AST | None:
+def top_level_await(tree: ast.Module) -> ast.expr | ast.stmt | None:
     """The first ``await`` / ``async for`` / ``async with`` outside any function."""
     for node in _own_nodes(tree.body):
         if isinstance(node, ast.Await | ast.AsyncFor | ast.AsyncWith):
@@ -256,5 +257,5 @@ def rewrite(tree: ast.Module, source: str) -> Rewrite:
     converted = _functions_to_convert(tree, names, lines)
     hot = _Lines(lines, names.words() | {f"{name}(" for name in converted})
     rewriter = _Rewriter(names, converted, hot)
-    new_tree = rewriter.visit(tree)
+    new_tree = cast(ast.Module, rewriter.visit(tree))  # a module stays a module
     return Rewrite(new_tree, rewriter.starts_loop, tuple(sorted(converted)))

@@ -29,6 +29,9 @@ from coroscope.scripts.problems import ScriptProblem, from_exception
 from coroscope.scripts.watchdog import BlockingInterrupted
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from typing import TypeGuard
+
     from coroscope.scripts.loader import Script
 
 NO_STDIN_MESSAGE = "input() has nothing to read: Coroscope runs scripts without a keyboard (stdin)"
@@ -192,7 +195,7 @@ def _prepare_imports(directory: str) -> None:
             del sys.modules[name]
 
 
-def _is_coroutine_function(function: Any) -> bool:
+def _is_coroutine_function(function: Any) -> TypeGuard[Callable[..., Awaitable[Any]]]:
     """``async def``, or a generator marked with ``@types.coroutine``."""
     if inspect.iscoroutinefunction(function):
         return True

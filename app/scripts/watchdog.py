@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
 from types import FrameType
+from typing import Any, cast
 
 DEFAULT_INTERRUPT_AFTER = 2.0
 DEFAULT_POLL = 0.05
@@ -44,7 +45,7 @@ DEFAULT_HURRY_AFTER = 0.3
 # An interrupt the step swallowed is retried, harder, after this long.
 _RETRY_AFTER = 0.75
 
-_SIGNAL = getattr(signal, "SIGUSR2", None)
+_SIGNAL: signal.Signals | None = getattr(signal, "SIGUSR2", None)
 _ASYNCIO_DIR = str(Path(asyncio.__file__).parent)
 # Coroscope's own core: the package folder this module sits one level inside.
 _APP_DIR = str(Path(__file__).resolve().parents[1])
@@ -128,7 +129,8 @@ class _Dispatcher:
 
     def __init__(self) -> None:
         self.active: list[Watchdog] = []
-        self.previous = None
+        # What signal.signal() gave back: the handler to restore.
+        self.previous: Callable[[int, FrameType | None], Any] | int | None = None
 
     def add(self, watchdog: Watchdog) -> bool:
         if _SIGNAL is None or threading.current_thread() is not threading.main_thread():
@@ -249,7 +251,8 @@ class Watchdog:
             last_attempt = now
             self._request = _Request(started, attempts)
             try:
-                signal.pthread_kill(self._loop_thread, _SIGNAL)
+                # Armed only where the platform has _SIGNAL.
+                signal.pthread_kill(self._loop_thread, cast(signal.Signals, _SIGNAL))
             except (OSError, ValueError):
                 self._request = None
 

@@ -23,11 +23,15 @@ import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import av
 import av.filter
 import numpy as np
 from coroscope.takes.atomic_file import AtomicFile
+
+if TYPE_CHECKING:
+    from av.video import _VideoCodecName  # the Literal of codec names, in PyAV's stubs
 
 # What a Qt grab holds: QImage.Format_RGB32 is 0xffRRGGBB, B first in memory.
 SOURCE_FORMAT = "bgra"
@@ -37,7 +41,7 @@ SOURCE_FORMAT = "bgra"
 class VideoFormat:
     extension: str
     container: str
-    codec: str
+    codec: _VideoCodecName
     pix_fmt: str
     label: str
     options: dict[str, str] = field(default_factory=dict)
@@ -129,10 +133,11 @@ class VideoEncoder:
             self.frames += 1
 
     def _palettise(self, video: av.VideoFrame) -> av.VideoFrame:
+        palette = cast(av.filter.Graph, self._palette)  # write() calls this only for a GIF
         video.pts = self.frames
         video.time_base = self._time_base
-        self._palette.push(video)
-        return self._palette.pull()
+        palette.push(video)
+        return cast(av.VideoFrame, palette.pull())  # a video graph gives video frames
 
     def _mux(self, packets) -> None:
         for packet in packets:
@@ -159,7 +164,10 @@ class VideoEncoder:
 def _palette_graph(size: tuple[int, int], time_base: Fraction) -> av.filter.Graph:
     graph = av.filter.Graph()
     source = graph.add_buffer(
-        width=size[0], height=size[1], format=SOURCE_FORMAT, time_base=time_base
+        width=size[0],
+        height=size[1],
+        format=SOURCE_FORMAT,  # type: ignore[arg-type]  # a name will do (stub: VideoFormat)
+        time_base=time_base,
     )
     split = graph.add("split")
     palette = graph.add("palettegen", "stats_mode=single:reserve_transparent=0")

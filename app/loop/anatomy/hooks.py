@@ -17,22 +17,99 @@ None of these is on the task-step path; a loop made with ``trace=False`` skips t
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import sys
 from asyncio import selector_events
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coroscope.loop.anatomy.io_taps import IoTaps, describe_watch, unix_events
 from coroscope.loop.anatomy.outside_work import OutsideWork
 from coroscope.loop.events import IoWatch
 
+if TYPE_CHECKING:
+    import selectors
+    from collections.abc import Callable
+    from concurrent.futures import Executor
+    from typing import TypeVar, TypeVarTuple
+
+    from _typeshed import FileDescriptorLike
+    from coroscope.loop.clock import VirtualClock
+    from coroscope.loop.events import EventLog
+
+    _T = TypeVar("_T")
+    _Ts = TypeVarTuple("_Ts")
+
+    class _SelectorLoop(asyncio.SelectorEventLoop):
+        """For mypy only: the loop class the mixins are mixed into (asyncio's
+        ``SelectorEventLoop`` or qasync's ``QEventLoop``, a subclass of it), with
+        the private parts of it they use, which typeshed leaves out."""
+
+        _closed: bool
+        _debug: bool
+        _selector: selectors.BaseSelector
+
+        def _check_closed(self) -> None: ...
+        def _check_callback(self, callback: Callable[..., object], method: str) -> None: ...
+        def _process_events(self, event_list: list[tuple[selectors.SelectorKey, int]]) -> None: ...
+        def _add_reader(
+            self, fd: FileDescriptorLike, callback: Callable[..., object], *args: Any
+        ) -> object: ...
+        def _remove_reader(self, fd: FileDescriptorLike) -> bool: ...
+        def _add_writer(
+            self, fd: FileDescriptorLike, callback: Callable[..., object], *args: Any
+        ) -> object: ...
+        def _remove_writer(self, fd: FileDescriptorLike) -> bool: ...
+        def _make_socket_transport(
+            self,
+            sock: Any,
+            protocol: asyncio.BaseProtocol,
+            waiter: asyncio.Future[Any] | None = None,
+            *,
+            extra: dict[str, Any] | None = None,
+            server: asyncio.AbstractServer | None = None,
+        ) -> asyncio.Transport: ...
+        def _make_read_pipe_transport(
+            self,
+            pipe: Any,
+            protocol: asyncio.BaseProtocol,
+            waiter: asyncio.Future[Any] | None = None,
+            extra: dict[str, Any] | None = None,
+        ) -> asyncio.ReadTransport: ...
+        def _make_write_pipe_transport(
+            self,
+            pipe: Any,
+            protocol: asyncio.BaseProtocol,
+            waiter: asyncio.Future[Any] | None = None,
+            extra: dict[str, Any] | None = None,
+        ) -> asyncio.WriteTransport: ...
+        async def _make_subprocess_transport(
+            self,
+            protocol: asyncio.BaseProtocol,
+            args: Any,
+            shell: bool,
+            stdin: Any,
+            stdout: Any,
+            stderr: Any,
+            bufsize: int,
+            extra: dict[str, Any] | None = None,
+            **kwargs: Any,
+        ) -> asyncio.SubprocessTransport: ...
+else:
+    _SelectorLoop = object
+
 _KEEPS_CONTEXT = (
-    selector_events.BaseSelectorEventLoop._add_reader,
-    selector_events.BaseSelectorEventLoop._add_writer,
+    selector_events.BaseSelectorEventLoop._add_reader,  # type: ignore[attr-defined]
+    selector_events.BaseSelectorEventLoop._add_writer,  # type: ignore[attr-defined]
 )
 
 
-class AnatomyHooks:
+class AnatomyHooks(_SelectorLoop):
+    # Set by TracingMixin._init_tracing, before it calls _init_anatomy.
+    events: EventLog
+    clock: VirtualClock
+    tracing: bool
+
     def _init_anatomy(self) -> None:
         emit = self.events.emit
         self.io_taps = IoTaps(emit, self.clock.now)
@@ -105,7 +182,9 @@ class AnatomyHooks:
         return self.io_taps.write_pipe_transport(self, pipe, protocol, waiter, extra)
 
     # -- threads and child processes ----------------------------------------------------
-    def run_in_executor(self, executor, func, *args: Any):
+    def run_in_executor(
+        self, executor: Executor | None, func: Callable[[*_Ts], _T], *args: *_Ts
+    ) -> asyncio.Future[_T]:
         if not self.tracing:
             return super().run_in_executor(executor, func, *args)
         in_thread = not _is_process_pool(executor)

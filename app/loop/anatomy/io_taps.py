@@ -91,6 +91,8 @@ class _TapBase(ProtocolProxy):
 
 
 class _TapProtocol(_TapBase, asyncio.Protocol):
+    _inner: asyncio.Protocol
+
     def data_received(self, data) -> None:
         self._channel.data("in", data)
         self._inner.data_received(data)
@@ -100,6 +102,7 @@ class _TapProtocol(_TapBase, asyncio.Protocol):
 
 
 class _TapBufferedProtocol(_TapBase, asyncio.BufferedProtocol):
+    _inner: asyncio.BufferedProtocol
     _buffer = None
 
     def get_buffer(self, sizehint: int):
@@ -126,7 +129,7 @@ def tap_protocol(protocol: asyncio.BaseProtocol, channel: Channel) -> asyncio.Ba
 
 
 # -- transport subclasses: outgoing bytes ------------------------------------------
-class TappedSocketTransport(selector_events._SelectorSocketTransport):
+class TappedSocketTransport(selector_events._SelectorSocketTransport):  # type: ignore[name-defined]
     _channel: Channel | None = None
 
     def write(self, data) -> None:
@@ -140,7 +143,7 @@ class TappedSocketTransport(selector_events._SelectorSocketTransport):
 
 if unix_events is not None:
 
-    class TappedWritePipeTransport(unix_events._UnixWritePipeTransport):
+    class TappedWritePipeTransport(unix_events._UnixWritePipeTransport):  # type: ignore[name-defined]
         _channel: Channel | None = None
 
         def write(self, data) -> None:
@@ -158,7 +161,8 @@ class IoTaps:
         self._now = now
         self._ids = itertools.count(1)
         self._channels: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._listeners: dict[int, tuple[object, str, int | None]] = {}  # fd -> server
+        # fd -> (server, label, run)
+        self._listeners: dict[int, tuple[asyncio.AbstractServer, str, int | None]] = {}
 
     def channel_for(self, transport: object) -> Channel | None:
         try:
@@ -175,7 +179,7 @@ class IoTaps:
     def stopped_listening(self, fd: int) -> None:
         self._listeners.pop(fd, None)
 
-    def open_servers(self, run_id: int) -> list[tuple[object, str]]:
+    def open_servers(self, run_id: int) -> list[tuple[asyncio.AbstractServer, str]]:
         """Servers a run started that still listen."""
         return [
             (server, label)

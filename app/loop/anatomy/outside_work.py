@@ -24,21 +24,29 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from contextvars import Context
+from typing import TYPE_CHECKING, Any, cast
 
 from coroscope.loop.anatomy.protocol_proxy import ProtocolProxy
 from coroscope.loop.events import PROCESS_POOL, Event, ExecutorJob, SessionEvent, Subprocess
 from coroscope.loop.introspect import describe_args, short_name, short_repr
 from coroscope.loop.scheduler import RUN_ID
 
+if TYPE_CHECKING:
+    from typing import TypeVar, TypeVarTuple
+
+    _T = TypeVar("_T")
+    _Ts = TypeVarTuple("_Ts")
+
 
 def job_name(func: Callable, args: tuple) -> str:
     """``crunch(3)``; sees through ``asyncio.to_thread``'s ``partial(ctx.run, f, ...)``."""
     while isinstance(func, functools.partial):
         inner = func.func
-        if getattr(inner, "__self__", None) is not None and isinstance(inner.__self__, Context):
-            func, args = func.args[0], func.args[1:] + args
+        # (args first: mypy reads ``func`` on the right as already reassigned.)
+        if isinstance(getattr(inner, "__self__", None), Context):
+            args, func = func.args[1:] + args, func.args[0]
         else:
-            func, args = inner, func.args + args
+            args, func = func.args + args, inner
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
     return f"{short_name(name or type(func).__name__)}({describe_args(args)})"
 
@@ -85,13 +93,15 @@ class ProcessRecord:
         self.task = task
         self.run = run
         self.pid = 0
-        self.transport = None
+        self.transport: asyncio.SubprocessTransport | None = None
         self.exited: asyncio.Future = loop.create_future()
 
 
 class _ProcessWatch(ProtocolProxy, asyncio.SubprocessProtocol):
     """Proxy for a subprocess protocol that tells ``OutsideWork`` when the child
     started and exited, then forwards every call to the real protocol."""
+
+    _inner: asyncio.SubprocessProtocol
 
     def __init__(self, inner, owner: OutsideWork, record: ProcessRecord) -> None:
         super().__init__(inner)
@@ -149,11 +159,15 @@ class OutsideWork:
         self.processes: dict[int, ProcessRecord] = {}  # not yet exited or closed
 
     # -- executor jobs ----------------------------------------------------------------
-    def submit(self, func: Callable, args: tuple, in_thread: bool = True) -> tuple[Job, Callable]:
+    def submit(
+        self, func: Callable[[*_Ts], _T], args: tuple[*_Ts], in_thread: bool = True
+    ) -> tuple[Job, Callable[[*_Ts], Any]]:
         """Record a job and return it with the callable to hand to the executor.
 
         ``in_thread=False`` (a process pool): the function must reach the worker
         pickled, so it goes unwrapped and the job is only seen to start and end.
+        The callable returns what ``func`` does, or None for a job dropped at Stop
+        (whose future is cancelled already).
         """
         job = Job(
             next(self._job_ids), job_name(func, args), self._scheduler.current_task_id, RUN_ID.get()
@@ -166,7 +180,7 @@ class OutsideWork:
         if not in_thread:
             return job, func
 
-        def call(*call_args):
+        def call(*call_args: *_Ts) -> _T | None:
             with job.lock:
                 if job.abandoned:
                     return None  # its awaiter is gone and Stop dropped it: never start
@@ -325,7 +339,9 @@ class OutsideWork:
             started = loop.time()
             for job in running:
                 job.thread_done = loop.create_future()
-            await asyncio.wait([j.thread_done for j in running], timeout=grace)
+            await asyncio.wait(
+                [j.thread_done for j in running if j.thread_done is not None], timeout=grace
+            )
             for job in running:
                 name = job.thread or "a worker thread"
                 if job.ended:
@@ -348,7 +364,8 @@ class OutsideWork:
         return reports
 
     async def _stop_child(self, record: ProcessRecord, grace: float) -> str:
-        transport = record.transport
+        # Set when the child started, before it was counted in self.processes.
+        transport = cast(asyncio.SubprocessTransport, record.transport)
         what = f"pid {record.pid} ({_short(record.command)})"
         how = "terminated"
         with contextlib.suppress(ProcessLookupError):
