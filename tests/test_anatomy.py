@@ -14,7 +14,7 @@ from coroscope.control.run import Target
 from coroscope.control.targets import demo_target
 from coroscope.widgets.features.loop_anatomy import LoopAnatomyPanel
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QDoubleSpinBox
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -97,7 +97,17 @@ def test_typing_a_new_time_in_the_inline_editor(qtbot, window):
     )
     editor = panel.timers._editor
     assert editor is not None and editor.isVisible()
-    assert not hasattr(editor, "exec") or not editor.isModal()
+    # Inline, not a dialog: a spin box laid over the row inside the timer list, no
+    # modal window is up, and the loop keeps running while it is open (a modal
+    # exec() would nest an event loop and stall qasync; a double-click that only
+    # returns once the editor closes never gets here).
+    assert isinstance(editor, QDoubleSpinBox) and not editor.isWindow()
+    assert editor.parentWidget() is panel.timers
+    assert QApplication.activeModalWidget() is None
+    stepped = []
+    window.controller.loop.call_soon(stepped.append, "loop ran")
+    qtbot.waitUntil(lambda: stepped == ["loop ran"], timeout=2000)
+    assert editor.isVisible() and panel.timers._editor is editor
     editor.setValue(0.3)
     typed_at = window.controller.clock.now()
     qtbot.keyClick(editor, Qt.Key.Key_Return)

@@ -268,6 +268,7 @@ def test_real_io_queues_while_paused_and_flows_on_resume(qtbot, controller):
     import socket
 
     from coroscope.control.run import Target
+    from coroscope.models.loop_model import describe_handle
 
     ours, theirs = socket.socketpair()
     received = []
@@ -283,7 +284,12 @@ def test_real_io_queues_while_paused_and_flows_on_resume(qtbot, controller):
     qtbot.waitUntil(lambda: controller.tasks.by_name("main").state == "future", timeout=2000)
     controller.pause()
     theirs.sendall(b"hello")
-    qtbot.wait(300)  # the bytes are there, but the paused loop runs no callback
+    # The bytes are there and the loop has queued the read for them, but paused it
+    # runs no callback.
+    qtbot.waitUntil(
+        lambda: any("fd " in describe_handle(h) for h in controller.scheduler.ready_handles()),
+        timeout=2000,
+    )
     assert received == []
     assert controller.tasks.by_name("main").state == "future"
     controller.resume()

@@ -58,6 +58,18 @@ def of(loop, kind):
     return [e for e in loop.events if isinstance(e, kind)]
 
 
+async def until(condition, timeout=5.0):
+    """Let the loop run until ``condition()`` holds; fail after ``timeout`` real seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the loop never got there"
+        await asyncio.sleep(0.01)
+
+
+def job_states(loop, function):
+    return [e.state for e in of(loop, ExecutorJob) if e.function == function]
+
+
 def check_echo_events(loop, payload, port):
     listening = [e for e in of(loop, IoWatch) if e.added and e.label.startswith("listening")]
     assert listening and listening[0].label == f"listening on 127.0.0.1:{port}"
@@ -192,10 +204,15 @@ def test_cancelling_the_awaiter_abandons_a_running_job_and_drops_a_queued_one(he
             await asyncio.sleep(0.01)
         first.cancel()
         second.cancel()
-        await asyncio.sleep(0.05)
+        await until(
+            lambda: (
+                job_states(headless, "hold('first')")[-1] == "abandoned"
+                and job_states(headless, "hold('second')")[-1] == "cancelled"
+            )
+        )
         gate.set()
         pool.shutdown(wait=True)
-        await asyncio.sleep(0.05)
+        await until(lambda: job_states(headless, "hold('first')")[-1] == "done")
 
     headless.run_until_complete(main())
     assert ran == ["first"]
@@ -264,7 +281,13 @@ def test_stop_closes_connections_the_run_left_open(headless_controller):
         while not [e for e in of(loop, IoData) if e.direction == "in"]:
             await asyncio.sleep(0.01)
         await c.stop()
-        await asyncio.sleep(0.05)  # let the closed transports report connection_lost
+        # until the closed transports have reported connection_lost
+        await until(
+            lambda: (
+                {e.channel for e in of(loop, IoChannel) if e.state == "open"}
+                == {e.channel for e in of(loop, IoChannel) if e.state == "closed"}
+            )
+        )
 
     loop.run_until_complete(asyncio.wait_for(stop_when_connected(), 10))
     notes = [e.text for e in of(loop, SessionEvent) if "left open at Stop" in e.text]

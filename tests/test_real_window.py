@@ -41,7 +41,15 @@ def display():
         pytest.skip("needs an X server: install xvfb (.ci/run does)")
     number = f":{90 + os.getpid() % 9}"
     proc = subprocess.Popen([xvfb, number, "-screen", "0", "1440x900x24", "-nolisten", "tcp"])
-    time.sleep(1.0)
+    # Ready once it listens on its socket.
+    socket = Path("/tmp/.X11-unix") / f"X{number[1:]}"
+    deadline = time.monotonic() + 10
+    while not socket.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait(10)
+            pytest.fail(f"Xvfb {number} did not start (exit code {proc.returncode})")
+        time.sleep(0.02)
     try:
         yield number
     finally:

@@ -361,7 +361,12 @@ def test_stop_interrupts_a_task_that_blocks_while_unwinding(capturing, watchdog,
         """,
     )
     task = capturing.start(resolve(str(path))).main
-    capturing.loop.run_until_complete(asyncio.sleep(0.5))
+
+    async def parked():  # until main waits in its sleep(60), where Stop will find it
+        while (main := row(capturing, "main")) is None or main.state != "sleep":
+            await asyncio.sleep(0.01)
+
+    capturing.loop.run_until_complete(asyncio.wait_for(parked(), 10))
     started = time.monotonic()
     stubborn = capturing.loop.run_until_complete(capturing.stop())
     assert time.monotonic() - started < 10

@@ -10,7 +10,7 @@ import time
 
 import pytest
 from coroscope.control.run import Target
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt
 from PySide6.QtWidgets import QDockWidget
 
 pytestmark = pytest.mark.timeout(30)
@@ -62,17 +62,42 @@ def five_nappers_target():
 
 
 class EventCounter(QObject):
-    """An event filter that counts the events of one type its objects receive."""
+    """An event filter that counts the events of one type its objects receive,
+    and notes how wide each object was when it got one."""
 
     def __init__(self, kind: QEvent.Type) -> None:
         super().__init__()
         self.kind = kind
         self.count = 0
+        self.widths: list[int] = []
 
-    def eventFilter(self, _obj, event):
+    def eventFilter(self, obj, event):
         if event.type() == self.kind:
             self.count += 1
+            self.widths.append(obj.width())
         return False
+
+
+def frames_until_quiet(qtbot, window, counter, timeout=3000):
+    """Tick frame after frame until one passes in which ``counter`` hears nothing."""
+    heard = []
+
+    def quiet():
+        if heard and heard[-1] == counter.count:
+            return True
+        heard.append(counter.count)
+        window.tick()
+        return False
+
+    qtbot.waitUntil(quiet, timeout=timeout)
+
+
+def frame_then_loop_work(qtbot, window):
+    """One frame tick, then wait until the loop has changed the task model again."""
+    tasks = window.controller.tasks
+    before = tasks.version
+    window.tick()
+    qtbot.waitUntil(lambda: tasks.version > before, timeout=2000)
 
 
 def test_clicking_a_lane_cancel_button_cancels_the_task(qtbot, window):
@@ -209,12 +234,17 @@ def test_code_view_marks_each_parked_line_in_its_task_colour(qtbot, window):
     assert [name for _c, name, _inner in marks[gather_line]] == ["main"]
     # the tag column sits right against the text area, scroll bar or not
     code = window.code
-    for width in (900, 260):  # wide, then narrow enough for a horizontal scroll bar
-        code.resize(width, 300)
-        qtbot.wait(20)
+
+    def tags_against_text():
         viewport = code.viewport().geometry()
         assert code._tags.geometry().left() == viewport.right() + 1
         assert code._tags.geometry().height() == viewport.height()
+
+    code.resize(900, 300)  # wide
+    qtbot.waitUntil(tags_against_text, timeout=2000)
+    code.resize(260, 300)  # narrow enough for a horizontal scroll bar
+    qtbot.waitUntil(code.horizontalScrollBar().isVisible, timeout=2000)
+    qtbot.waitUntil(tags_against_text, timeout=2000)
     assert code.verticalScrollBar().isVisible() and code.horizontalScrollBar().isVisible()
 
 
@@ -407,7 +437,12 @@ def test_a_frame_draws_new_looks_within_its_budget_and_later_frames_the_rest(qtb
     # The frame tick keeps asking for frames until every lane is drawn.
     qtbot.waitUntil(lambda: len(drawn) == 4, timeout=3000)
     assert drawn == ["main", "task1", "task2", "task3"]
-    qtbot.wait(100)  # and then stops: nothing else changed
+    # ... and then stops: three more frames are painted (the paused sleepers' bars
+    # still ask for them) and none draws a lane again.
+    painted = EventCounter(QEvent.Type.Paint)
+    lanes.viewport().installEventFilter(painted)
+    qtbot.waitUntil(lambda: painted.count >= 3, timeout=3000)
+    lanes.viewport().removeEventFilter(painted)
     assert len(drawn) == 4
     assert lanes.viewport().grab().toImage() == whole
     # Two lanes change look at once: the second keeps its last look for a frame.
@@ -449,9 +484,15 @@ def test_lanes_scrolled_into_view_are_drawn_whole_at_once(qtbot, window):
     window.frame_timer.stop()  # from here only the resize's own paint and the one below
     width = lanes.viewport().width()
     drawn.clear()
+    painted = EventCounter(QEvent.Type.Paint)
+    lanes.viewport().installEventFilter(painted)
     window.resize(window.width() + 40, window.height())  # every lane at a new width
-    qtbot.waitUntil(lambda: lanes.viewport().width() != width, timeout=3000)
-    qtbot.wait(50)
+    # until the resize's own paint, at the new width, has been and gone
+    qtbot.waitUntil(
+        lambda: width != lanes.viewport().width() == (painted.widths or [width])[-1],
+        timeout=3000,
+    )
+    lanes.viewport().removeEventFilter(painted)
     lanes.viewport().repaint()
     assert sorted(drawn) == sorted(row.id for row in lanes._visible_rows())
     window.frame_timer.start()
@@ -499,14 +540,15 @@ def test_lanes_make_room_for_the_scroll_bar_before_drawing_a_run(qtbot, window):
 
 def test_frames_of_a_busy_run_do_not_make_the_window_redo_its_layout(qtbot, window):
     window.controller.start(five_nappers_target())
-    qtbot.wait(200)  # the run's first layout settles
+    qtbot.waitUntil(lambda: len(window.controller.tasks) == 6, timeout=3000)
     counter = EventCounter(QEvent.Type.LayoutRequest)
     window.installEventFilter(counter)
     window.toolbar.installEventFilter(counter)
+    frames_until_quiet(qtbot, window, counter)  # the run's first layout settles
+    counter.count = 0
     changes = window.controller.tasks.version
     for _ in range(15):
-        window.tick()
-        qtbot.wait(20)
+        frame_then_loop_work(qtbot, window)
     assert window.controller.tasks.version > changes + 10  # the model kept changing
     assert counter.count == 0
     assert "t = " in window.time_label.text()
@@ -517,15 +559,15 @@ def test_frames_of_a_busy_run_do_not_make_the_window_redo_its_layout(qtbot, wind
 def test_frames_of_a_busy_run_leave_the_code_margins_alone_while_the_marks_stay(qtbot, window):
     window.controller.start(five_nappers_target())
     window.code.show_source(__file__)
-    qtbot.waitUntil(lambda: len(window.code.marks()) == 2, timeout=3000)
-    qtbot.wait(100)  # the marks' first paint
     counter = EventCounter(QEvent.Type.Paint)
     window.code._tags.installEventFilter(counter)
     window.code._numbers.installEventFilter(counter)
+    qtbot.waitUntil(lambda: len(window.code.marks()) == 2, timeout=3000)
+    frames_until_quiet(qtbot, window, counter)  # the marks' first paint is over
+    counter.count = 0
     changes = window.controller.tasks.version
     for _ in range(10):
-        window.tick()
-        qtbot.wait(20)
+        frame_then_loop_work(qtbot, window)
     assert window.controller.tasks.version > changes + 10  # the tasks kept stepping
     assert counter.count == 0  # ... on the same lines, so the margins had nothing new
     names = sorted(name for entries in window.code.marks().values() for _c, name, _i in entries)
@@ -541,7 +583,9 @@ def test_a_feature_that_fails_to_load_leaves_the_rest_of_the_window_working(
     import coroscope.widgets.shell.main_window as main_window
     from PySide6.QtWidgets import QDockWidget
 
-    monkeypatch.setattr(main_window, "FEATURES", ("coroscope.no_such_feature", *main_window.FEATURES))
+    monkeypatch.setattr(
+        main_window, "FEATURES", ("coroscope.no_such_feature", *main_window.FEATURES)
+    )
     window = main_window.MainWindow(controller, settings=None)
     qtbot.addWidget(window)
     assert window.features_installed
@@ -588,8 +632,9 @@ def test_lanes_squeezed_to_nothing_draw_without_painter_warnings(qtbot, qtlog):
     lanes.show()
     model.apply(TaskCreated(0.0, 1, "squeezed", None, "c", (), 1))
     for width, height in ((3, 50), (1, 1), (0, 0)):
-        lanes.resize(width, height)
-        qtbot.wait(10)
+        size = QSize(width, height)
+        lanes.resize(size)
+        qtbot.waitUntil(lambda size=size: lanes.size() == size, timeout=1000)
         lanes.warm_up()
         lanes.refresh()
         lanes.viewport().repaint()
