@@ -280,12 +280,6 @@ def test_a_lane_in_the_light_theme_is_drawn_in_its_colours(qtbot, lanes):
         theme.apply_theme("dark")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TaskLanesView reads wait_started 0.0 as missing (`row.wait_started or row.due`), "
-    "so a sleep that began at loop time 0 has no span: its bar is drawn full and a drag "
-    "is scaled to the time left instead of the whole sleep",
-)
 def test_a_sleep_that_began_at_loop_time_zero_spans_the_whole_bar(qtbot, clock):
     model = TaskModel()
     model.apply(created(SLEEPER, "sleeper", 10))

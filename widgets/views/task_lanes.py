@@ -430,7 +430,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         if row.state == "sleep" and row.due is not None:
             colour = t.state_colour("sleep")
             remaining = row.remaining(now) or 0.0
-            span = max(1e-9, (row.due - (row.wait_started or row.due)))
+            span = max(1e-9, _sleep_span(row))
             if (
                 self._drag is not None
                 and self._drag[0] == row.id
@@ -531,9 +531,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
             else:
                 self.rerunRequested.emit(row.id)
         elif hit == "bar" and row.state == "sleep" and row.due is not None:
-            span = max(
-                row.due - (row.wait_started or row.due), row.remaining(self.clock.now()) or 0.0
-            )
+            span = max(_sleep_span(row), row.remaining(self.clock.now()) or 0.0)
             self._drag = (row.id, max(span, 0.1))
             self._drag_remaining = self._remaining_at(self._drag, pos)
 
@@ -644,3 +642,10 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         elif area == "button":
             lines.append("<i>click to cancel</i>" if row.live else "<i>click to run it again</i>")
         return "<br>".join(lines)
+
+
+def _sleep_span(row: TaskRow) -> float:
+    """How long the row's current sleep lasts in all (a sleep may begin at loop time 0)."""
+    if row.due is None or row.wait_started is None:
+        return 0.0
+    return row.due - row.wait_started
