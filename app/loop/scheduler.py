@@ -3,7 +3,8 @@
 qasync turns every handle into a Qt timer with whole-millisecond resolution and
 reads real time. To pause, single-step and slow down a real loop we keep the
 queue and the heap here instead, reading time from a ``VirtualClock``; the Qt edge
-(``app.loop``) only has to call ``run_once`` when ``wait_seconds`` says so.
+(``coroscope.widgets.shell.qt_loop``) only has to call ``run_once`` when
+``wait_seconds`` says so.
 
 This module never imports Qt, so the same scheduler runs under the GUI, the
 headless tracer and the frame-stepped recorder, and is unit-tested directly.
