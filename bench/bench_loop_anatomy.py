@@ -177,7 +177,8 @@ def bench_lag(seconds: float = 3.0) -> None:
     """How late a 50 ms ticker fires in the real app loop, panel hidden vs shown."""
     from coroscope.control.controller import Controller
     from coroscope.control.run import Target
-    from coroscope.widgets.shell.gui import drain, make_application
+    from coroscope.control.shutdown import close_loop
+    from coroscope.widgets.shell.gui import make_application
     from coroscope.widgets.shell.main_window import MainWindow
     from coroscope.widgets.shell.qt_loop import TracingLoop
     from PySide6.QtWidgets import QDockWidget
@@ -206,7 +207,7 @@ def bench_lag(seconds: float = 3.0) -> None:
         run = controller.start(Target("ticker", "Ticker", __file__, main))
         loop.run_until_complete(run.main)
         window.close()
-        drain(loop, controller)
+        close_loop(loop, controller)
         late.sort()
         results[shown] = (late[len(late) // 2], late[int(len(late) * 0.99)])
     for shown, (p50, p99) in results.items():
