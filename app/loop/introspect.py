@@ -140,8 +140,22 @@ def awaited_futures(coro: object) -> list:
     return []
 
 
+def _unwrapped(coro: object) -> object:
+    """What a task really runs. Since Python 3.12, ``ensure_future`` of a
+    generator-based coroutine (``@types.coroutine``) wraps it in asyncio's own
+    ``_wrap_awaitable`` coroutine, which holds it as its ``awaitable`` argument."""
+    code = getattr(coro, "cr_code", None)
+    if code is None or code.co_name != "_wrap_awaitable":
+        return coro
+    frame = getattr(coro, "cr_frame", None)
+    if frame is None or not code.co_filename.startswith(_ASYNCIO_DIR):
+        return coro
+    return frame.f_locals.get("awaitable", coro)
+
+
 def creation_frames(coro: object) -> tuple[Frame, ...]:
     """Where a not-yet-started coroutine will begin (its def line)."""
+    coro = _unwrapped(coro)
     code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
     if code is None:
         return ()
@@ -149,6 +163,7 @@ def creation_frames(coro: object) -> tuple[Frame, ...]:
 
 
 def coro_name(coro: object) -> str:
+    coro = _unwrapped(coro)
     code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
     if code is not None:
         return code.co_qualname
