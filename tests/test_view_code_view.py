@@ -15,7 +15,7 @@ from coroscope.models.task_model import TaskModel
 from coroscope.widgets.paint import theme
 from coroscope.widgets.views.code_view import MAX_TAGS_PER_LINE, CodeView
 
-from tests.view_helpers import PaintRecorder
+from tests.view_helpers import PaintRecorder, shown
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -68,10 +68,7 @@ def countdown_model(path) -> TaskModel:
 @pytest.fixture
 def code(qtbot, demo):
     view = CodeView(countdown_model(demo))
-    qtbot.addWidget(view)
-    view.resize(900, 500)
-    view.show()
-    qtbot.waitExposed(view)
+    shown(qtbot, view, 900, 500)
     view.show_source(demo)
     return view
 

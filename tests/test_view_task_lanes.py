@@ -15,7 +15,7 @@ from coroscope.widgets.views.task_lanes import TaskLanesView
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDoubleSpinBox
 
-from tests.view_helpers import HandClock, PaintRecorder
+from tests.view_helpers import HandClock, PaintRecorder, shown
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -94,10 +94,7 @@ def clock():
 @pytest.fixture
 def lanes(qtbot, clock):
     view = TaskLanesView(fed_model(), clock)
-    qtbot.addWidget(view)
-    view.resize(1100, 420)
-    view.show()
-    qtbot.waitExposed(view)
+    shown(qtbot, view, 1100, 420)
     view.new_looks_budget = math.inf  # every lane in the frame it changes
     view.refresh()
     return view
@@ -159,17 +156,14 @@ def test_only_the_lanes_in_view_are_drawn(qtbot, clock, monkeypatch):
     for task in range(1, 201):
         model.apply(created(task, f"t{task}", 5))
     view = TaskLanesView(model, clock)
-    qtbot.addWidget(view)
-    view.resize(900, 300)
-    view.show()
-    qtbot.waitExposed(view)
+    shown(qtbot, view, 900, 300)
     view.new_looks_budget = math.inf
     texts = LaneTexts(view, monkeypatch)
     view._pictures.clear()  # forget what the first paint, on show, kept
     paint(view)
-    shown = len(texts.by_task)
-    assert 0 < shown < 20  # a screenful, not two hundred
-    assert sorted(texts.by_task) == list(range(1, shown + 1))
+    drawn = len(texts.by_task)
+    assert 0 < drawn < 20  # a screenful, not two hundred
+    assert sorted(texts.by_task) == list(range(1, drawn + 1))
     texts.clear()
     bar = view.verticalScrollBar()
     bar.setValue(bar.maximum())
@@ -179,10 +173,7 @@ def test_only_the_lanes_in_view_are_drawn(qtbot, clock, monkeypatch):
 
 def test_an_empty_model_shows_the_placeholder(qtbot, clock, monkeypatch):
     view = TaskLanesView(TaskModel(), clock)
-    qtbot.addWidget(view)
-    view.resize(600, 200)
-    view.show()
-    qtbot.waitExposed(view)
+    shown(qtbot, view, 600, 200)
     recorder = PaintRecorder(monkeypatch)
     paint(view)
     assert recorder.texts() == ["No tasks yet. Pick a demo and press Run (F5)."]
@@ -285,10 +276,7 @@ def test_a_sleep_that_began_at_loop_time_zero_spans_the_whole_bar(qtbot, clock):
     model.apply(created(SLEEPER, "sleeper", 10))
     model.apply(step(SLEEPER, "sleep", "sleep(4)", due=4.0, line=12, name="sleeper", t=0.0))
     view = TaskLanesView(model, clock)
-    qtbot.addWidget(view)
-    view.resize(1100, 200)
-    view.show()
-    qtbot.waitExposed(view)
+    shown(qtbot, view, 1100, 200)
     view.refresh()
     start, end = view.bar_point(SLEEPER, 0.75), view.bar_point(SLEEPER, 0.25)
     with qtbot.waitSignal(view.remainingRequested, timeout=1000) as moved:

@@ -14,7 +14,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QKeyEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from tests.view_helpers import HandClock, PaintRecorder
+from tests.view_helpers import HandClock, PaintRecorder, shown
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -43,10 +43,7 @@ def clock():
 @pytest.fixture
 def timeline(qtbot, clock):
     view = TimelineView(fed_model(), clock)
-    qtbot.addWidget(view)
-    view.resize(700, 200)
-    view.show()
-    qtbot.waitExposed(view)
+    shown(qtbot, view, 700, 200)
     view.refresh()
     return view
 
@@ -163,10 +160,7 @@ def test_shift_wheel_pans_and_ctrl_keys_zoom(timeline):
 
 def test_an_empty_model_shows_the_placeholder(qtbot, clock, monkeypatch):
     view = TimelineView(TimelineModel(), clock)
-    qtbot.addWidget(view)
-    view.resize(600, 200)
-    view.show()
-    qtbot.waitExposed(view)
+    shown(qtbot, view, 600, 200)
     view.refresh()
     recorder = PaintRecorder(monkeypatch)
     view.viewport().grab()

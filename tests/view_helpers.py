@@ -80,3 +80,12 @@ class PaintRecorder:
             if item.device is device:
                 rows.setdefault(int(item.y // row_height), []).append(item.text)
         return rows
+
+
+def shown(qtbot, view, width: int, height: int):
+    """``view`` in a window of its own, at that size, exposed and ready to paint."""
+    qtbot.addWidget(view)
+    view.resize(width, height)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
