@@ -218,3 +218,21 @@ def test_base_loop_demos_bring_the_loop_panel_to_the_front(qtbot, window):
     assert not panel.showing()  # tabbed behind Code at first
     window.run_demo("callouts")
     qtbot.waitUntil(panel.showing, timeout=2000)
+
+
+def test_plus_and_minus_in_the_timer_list_move_the_timer_not_the_speed(qtbot, window):
+    fired = {}
+    window.run_target(timers_target(fired, {"later": 5.0}))
+    panel = panel_of(window)
+    row = wait_timers(qtbot, window, panel, 1)["later"]
+    timers = panel.timers
+    timers.setFocus()
+    timers.select(row.id)
+    speed, due = window.controller.clock.speed, row.when  # the row itself will move
+    qtbot.keyClick(timers, Qt.Key.Key_Plus)
+    window.tick()
+    assert panel.model.timer(row.id).when == pytest.approx(due + 1.0)
+    qtbot.keyClick(timers, Qt.Key.Key_Minus)
+    window.tick()
+    assert panel.model.timer(row.id).when == pytest.approx(due)
+    assert window.controller.clock.speed == speed

@@ -284,3 +284,15 @@ def test_a_sleep_that_began_at_loop_time_zero_spans_the_whole_bar(qtbot, clock):
         qtbot.mouseMove(view.viewport(), end)
         qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=end)
     assert moved.args[1] == pytest.approx(1.0, abs=0.02)
+
+
+def test_enter_in_the_editor_applies_once_and_leaves_it_closed(qtbot, lanes):
+    lanes.select(SLEEPER)
+    qtbot.keyClick(lanes, Qt.Key.Key_Return)
+    editor = lanes._editor
+    assert editor is not None and editor.isVisible()
+    editor.setValue(0.5)
+    with qtbot.waitSignal(lanes.remainingRequested, timeout=1000) as typed:
+        qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert typed.args == [SLEEPER, 0.5]
+    assert lanes._editor is None  # the Enter that applied it did not open it again

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from coroscope.widgets.paint import theme
 from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import QDoubleSpinBox, QMenu, QToolTip, QWidget
 
 # Rows repaint on every frame while anything moves, asking for the same few fonts
@@ -23,6 +23,16 @@ _FONTS: dict[tuple, QFont] = {}
 _METRICS: dict[int, QFontMetrics] = {}  # by id() of a font in _FONTS
 _ELIDED: dict[tuple, str] = {}
 _MAX_ELIDED = 4096
+
+
+class _TimeEditor(QDoubleSpinBox):
+    """A spin box that keeps the Enter that applies it: Qt's passes Enter on to its
+    parent, the row list, where Enter opens the editor again."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        super().keyPressEvent(event)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
 
 
 class PaintedRows:
@@ -103,7 +113,7 @@ class PaintedRows:
         prefix: str = "",
     ) -> QDoubleSpinBox:
         self._close_editor()
-        editor = QDoubleSpinBox(parent)
+        editor = _TimeEditor(parent)
         editor.setRange(0.0, maximum)
         editor.setDecimals(decimals)
         editor.setSingleStep(0.5)

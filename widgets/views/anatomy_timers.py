@@ -49,6 +49,22 @@ def nice_horizon(seconds: float) -> float:
     return float(math.ceil(seconds / 3600) * 3600)
 
 
+# What keyPressEvent does with a selected timer.
+_OWN_KEYS = frozenset(
+    (
+        Qt.Key.Key_Plus,
+        Qt.Key.Key_Equal,
+        Qt.Key.Key_Minus,
+        Qt.Key.Key_Underscore,
+        Qt.Key.Key_F,
+        Qt.Key.Key_Delete,
+        Qt.Key.Key_Backspace,
+        Qt.Key.Key_Return,
+        Qt.Key.Key_Enter,
+    )
+)
+
+
 class TimerListView(PaintedRows, QWidget):
     cancelRequested = Signal(int)  # timer id
     moveRequested = Signal(int, float)  # timer id, new due time (loop seconds)
@@ -431,6 +447,15 @@ class TimerListView(PaintedRows, QWidget):
     def event(self, event) -> bool:
         if event.type() == event.Type.ToolTip:
             return self._show_tooltip(event)
+        if (
+            event.type() == event.Type.ShortcutOverride
+            and event.key() in _OWN_KEYS
+            and self._selected is not None
+        ):
+            # With a timer selected these keys are the timer's, not the window's
+            # shortcuts (+ and - would change the loop's speed instead).
+            event.accept()
+            return True
         return super().event(event)
 
     def _tooltip(self, row: TimerRow, area: str | None) -> str:
