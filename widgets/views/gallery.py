@@ -32,6 +32,8 @@ class DemoGallery(QWidget):
         self.tree.setHeaderHidden(True)
         self.tree.setRootIsDecorated(False)
         self.tree.setIndentation(10)
+        # Groups have no arrow to open them again, so nothing may close them.
+        self.tree.setItemsExpandable(False)
         self.tree.setAccessibleName("Demo gallery")
         self.explanation = QLabel()
         self.explanation.setWordWrap(True)
