@@ -26,7 +26,7 @@ def test_version_everywhere(capsys, argv):
 
 def test_unknown_demo_is_one_line_and_exit_2():
     out = subprocess.run(
-        [sys.executable, "-m", "app", "run", "no_such_demo"],
+        [sys.executable, "-m", "coroscope", "run", "no_such_demo"],
         cwd=ROOT,
         capture_output=True,
         text=True,

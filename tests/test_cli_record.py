@@ -1,8 +1,11 @@
 """``coroscope record``: every bad input is one line and exit 2 before any rendering,
 and a real process renders a take that decodes."""
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import av
@@ -78,7 +81,7 @@ def test_a_real_process_records_a_gif(tmp_path):
         [
             sys.executable,
             "-m",
-            "app",
+            "coroscope",
             "record",
             "countdown",
             "-o",
@@ -133,4 +136,33 @@ def test_a_failing_take_is_one_line_and_exit_1(qapp, tmp_path, monkeypatch, caps
     assert main([*argv, "--duration", "1"]) == 1
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line == f"coroscope: error: could not record {out}: No space left on device"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_during_a_take_leaves_no_file_not_even_a_hidden_one(tmp_path):
+    take = tmp_path / "take.mp4"
+    argv = ["record", "countdown", "-o", str(take), "--size", "320x200", "--fps", "10"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coroscope", *argv, "--duration", "30"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        # The encoder's hidden part file shows that frames are being written.
+        while not any(p.name.endswith(".part") for p in tmp_path.iterdir()):
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "no part file appeared"
+            time.sleep(0.05)  # polling a child process, with a deadline
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "coroscope: error: terminated; no file was written"
     assert list(tmp_path.iterdir()) == []

@@ -140,7 +140,15 @@ def test_trace_needs_no_qt(tmp_path):
 
 def test_a_real_process_prints_one_line_and_no_traceback(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "app", "trace", "countdown", "-o", str(tmp_path / "x" / "t.json")],
+        [
+            sys.executable,
+            "-m",
+            "coroscope",
+            "trace",
+            "countdown",
+            "-o",
+            str(tmp_path / "x" / "t.json"),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

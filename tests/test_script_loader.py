@@ -380,7 +380,7 @@ def test_missing_file_and_folder(tmp_path):
 
 def test_cli_run_of_a_broken_script_is_one_line_and_exit_2():
     out = subprocess.run(
-        [sys.executable, "-m", "app", "run", str(SAMPLES / "syntax_error.py")],
+        [sys.executable, "-m", "coroscope", "run", str(SAMPLES / "syntax_error.py")],
         cwd=ROOT,
         capture_output=True,
         text=True,

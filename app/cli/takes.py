@@ -7,7 +7,7 @@
 Every mistake (an unknown demo, a missing script, an output that cannot be
 written, an unknown extension, a value out of range) is one line on stderr and
 exit code 2, reported before any work starts. Outputs are written atomically:
-a failure or Ctrl+C (exit 130) leaves no partial file behind.
+a failure, Ctrl+C (exit 130) or SIGTERM (exit 143) leaves no partial file behind.
 
 This module imports no Qt; ``record`` loads the Qt recorder only once the
 arguments are known to be good.
@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from coroscope.about import APP_NAME, __version__
+from coroscope.control.ctrl_c import Terminated
 from coroscope.loop.events import DEFAULT_BLOCK_THRESHOLD
 from coroscope.takes.atomic_file import OutputPathError, check_output
 from coroscope.takes.options import (
@@ -41,6 +42,7 @@ TRACE_LIMIT = 60.0
 EXIT_USAGE = 2
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a killed command
 
 
 class _CommandError(Exception):
@@ -135,6 +137,9 @@ def _guarded(command, args: argparse.Namespace) -> int:
     except _CommandError as failure:
         _error(str(failure))
         return failure.code
+    except Terminated:
+        _error("terminated; no file was written")
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         _error("interrupted; no file was written")
         return EXIT_INTERRUPTED
@@ -225,7 +230,7 @@ def _run_traced(target, threshold: float, limit: float, realtime: bool) -> tuple
                 if not ctrl_c.pressed:
                     raise
         if ctrl_c.pressed:
-            raise KeyboardInterrupt
+            raise ctrl_c.interruption()
         if not run.main.done():
             note = f"; stopped at the {limit:g} s limit (--duration)"
         elif not run.main.cancelled() and run.main.exception() is not None:

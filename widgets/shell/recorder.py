@@ -278,7 +278,7 @@ def _record(session, options, progress, on_frame, encode, wall0, ctrl_c) -> Take
     try:
         while True:
             if ctrl_c.pressed:
-                raise KeyboardInterrupt
+                raise ctrl_c.interruption()
             if frames:
                 session.advance(1.0 / fps)
             session.settle()
