@@ -464,3 +464,30 @@ def test_coroscope_run_script_opens_the_app_on_it(tmp_path):
     assert out.stdout.splitlines() == [f"ran; watching ['{script}']"]
     assert "Traceback" not in out.stderr
     assert "was destroyed" not in out.stderr
+
+
+def test_the_rerun_note_after_a_save_goes_away_by_itself(
+    qtbot, window, scripts, tmp_path, monkeypatch
+):
+    path = write(
+        tmp_path,
+        """\
+        import asyncio
+
+        async def main():
+            print("first")
+            await asyncio.sleep(30)
+
+        asyncio.run(main())
+        """,
+    )
+    scripts.open_path(str(path))
+    wait_text(qtbot, window, "first")
+    notes = []
+    bar = window.statusBar()
+    monkeypatch.setattr(bar, "showMessage", lambda text, timeout=0: notes.append((text, timeout)))
+    path.write_text(path.read_text().replace('"first"', '"second"'))
+    wait_text(qtbot, window, "second", timeout=8000)
+    [(text, timeout)] = [note for note in notes if "changed" in note[0]]
+    assert text == f"{path.name} changed: running it again"
+    assert 0 < timeout <= 10_000

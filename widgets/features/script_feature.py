@@ -51,6 +51,7 @@ SAMPLE_GROUPS: dict[str, tuple[str, ...]] = {
 }
 MAX_RECENT = 8
 RECENT_KEY = "scripts/recent"
+RELOAD_NOTE_MS = 4000  # "changed: running it again" is news for a moment, not for minutes
 # Editors save by writing or by replacing the file, often in several steps;
 # wait for the writes to settle before reading it again.
 RELOAD_DELAY_MS = 250
@@ -253,7 +254,9 @@ class ScriptFeature(QObject):
         # Saving by replacing the file drops it from the watcher: watch it again.
         if Path(self.path).exists() and self.path not in self.watcher.files():
             self.watcher.addPath(self.path)
-        self.window.statusBar().showMessage(f"{Path(self.path).name} changed: running it again")
+        self.window.statusBar().showMessage(
+            f"{Path(self.path).name} changed: running it again", RELOAD_NOTE_MS
+        )
         self.reload()
 
     # -- recent files ----------------------------------------------------------------
