@@ -40,3 +40,13 @@ def test_enter_on_a_demo_asks_to_run_it(qtbot):
     with qtbot.waitSignal(gallery.demoActivated, timeout=1000) as run:
         qtbot.keyClick(gallery.tree, Qt.Key.Key_Return)
     assert run.args == [demos.DEMOS[0].key]
+
+
+def test_no_demo_explanation_widens_the_gallery(qtbot):
+    gallery = _gallery(qtbot)
+    widths = {}
+    for demo in demos.DEMOS:
+        gallery.select(demo.key)
+        widths[demo.key] = gallery.minimumSizeHint().width()
+    # The dock starts about 250 px wide; a long code word used to ask for 360.
+    assert max(widths.values()) <= 200, widths

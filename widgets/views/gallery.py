@@ -12,13 +12,21 @@ from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
 _KEY = Qt.ItemDataRole.UserRole
 
 
+def _code_span(match: re.Match[str]) -> str:
+    # A long call (``loop.run_until_complete(asyncio.wait(coros))``) is one word to
+    # Qt: it may break after a dot, an underscore or a bracket instead of widening
+    # the gallery to fit it.
+    code = re.sub(r"([._(])", "\\1\u200b", match.group(1))
+    return f"<code style=\"font-family:'{MONO_FAMILY}'\">{code}</code>"
+
+
 def docstring_html(text: str) -> str:
     """Docstring markup (``code``, *emphasis*) as the rich text a QLabel shows."""
     # As html.escape(quote=False) would, without importing html before the window shows.
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     # Qt draws a bare <code> in whatever fontconfig makes of "Courier New", which
     # differs from machine to machine (and moved the whole gallery by 8 px).
-    text = re.sub(r"``(.+?)``", rf"<code style=\"font-family:'{MONO_FAMILY}'\">\1</code>", text)
+    text = re.sub(r"``(.+?)``", _code_span, text)
     return re.sub(r"(?<![\w*])\*(\S[^*]*?)\*(?!\w)", r"<i>\1</i>", text)
 
 
