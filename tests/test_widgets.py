@@ -639,3 +639,17 @@ def test_lanes_squeezed_to_nothing_draw_without_painter_warnings(qtbot, qtlog):
         lanes.refresh()
         lanes.viewport().repaint()
     assert not [r.message for r in qtlog.records if "Paint" in r.message]
+
+
+def test_the_status_bar_counts_folded_away_lanes(qtbot, window):
+    from coroscope.loop.events import TaskCreated, TaskEnded
+
+    tasks = window.controller.tasks
+    tasks._keep_finished = 2  # a small bound stands in for the 5,000 of a real run
+    tasks.apply(TaskCreated(0.0, 1, "main", None, "main", (), 1))
+    for task in range(2, 8):
+        tasks.apply(TaskCreated(0.0, task, f"t{task}", 1, "work", (), 1))
+        tasks.apply(TaskEnded(0.0, task, "done", "None", None, None))
+    window.tick()
+    assert window.count_label.text().strip() == "1 live · 6 finished · 4 folded"
+    assert tasks.get(1) is not None

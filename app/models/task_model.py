@@ -99,6 +99,9 @@ class TaskModel(FoldsByKind):
         # that churns short tasks keeps a bounded model.
         self._keep_finished = keep_finished
         self._finished: deque[int] = deque()
+        self.folded = 0  # finished rows dropped so far, which the window says
+        # The run's first task (its main) is never dropped: its outcome is the run's.
+        self._main: int | None = None
         self._colours = colours
         self.version = 0  # any change
         # Only tasks arriving or ending (or the model clearing): what the counts of
@@ -133,6 +136,8 @@ class TaskModel(FoldsByKind):
             colour=len(self._rows) % self._colours,
         )
         self._rows[event.task] = row
+        if self._main is None and event.parent is None:
+            self._main = event.task
         self.roster += 1
         self.version += 1
 
@@ -147,9 +152,11 @@ class TaskModel(FoldsByKind):
             row.due = None
             row.targets = ()
             self.roster += 1
-            self._finished.append(event.task)
-            if len(self._finished) > self._keep_finished:
-                self._drop(self._finished.popleft())
+            if event.task != self._main:
+                self._finished.append(event.task)
+                if len(self._finished) > self._keep_finished:
+                    self._drop(self._finished.popleft())
+                    self.folded += 1
         self.version += 1
 
     def _renamed(self, event: TaskRenamed) -> None:
@@ -203,6 +210,8 @@ class TaskModel(FoldsByKind):
     def clear(self) -> None:
         self._rows.clear()
         self._finished.clear()
+        self.folded = 0
+        self._main = None
         self.version += 1
         self.roster += 1
 

@@ -353,7 +353,9 @@ class MainWindow(QMainWindow):
             "  t = 00000.00 s   paused  ", "Loop time (seconds on the loop's clock) and speed"
         )
         self.count_label = StatusReadout(
-            "  00000 live · 00000 finished  ", "Tasks alive / finished in this run"
+            "  00,000 live · 000,000 finished · 000,000 folded  ",
+            "Tasks alive / finished in this run; past 5,000 the oldest finished lanes "
+            "are folded away (the run's main task always stays)",
         )
         self.statusBar().addPermanentWidget(self.count_label)
         self.statusBar().addPermanentWidget(self.time_label)
@@ -491,7 +493,9 @@ class MainWindow(QMainWindow):
             self._counted_version = tasks.roster
             rows = tasks.rows()
             live = sum(1 for r in rows if r.live)
-            self.count_label.setText(f"  {live} live · {len(rows) - live} finished  ")
+            finished = len(rows) - live + tasks.folded
+            folded = f" · {tasks.folded:,} folded" if tasks.folded else ""
+            self.count_label.setText(f"  {live:,} live · {finished:,} finished{folded}  ")
 
     def _update_actions(self) -> None:
         running = self.controller.running
