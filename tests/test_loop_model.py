@@ -154,6 +154,18 @@ def test_ready_queue_sample_names_callbacks_and_task_steps(headless):
     loop.run_until_complete(task)
 
 
+def test_ready_queue_sample_takes_bound_methods_of_unhashable_objects(headless):
+    loop = headless
+    model = LoopModel()
+    seen: list[str] = []
+    loop.call_soon(seen.append, "ran")  # its __self__ is a list, which cannot be a key
+    model.sample_ready(loop.scheduler, loop.tracer)
+    assert [item.task for item in model.ready] == [None]
+    assert model.ready_total == 1
+    loop.run_until_complete(asyncio.sleep(0))
+    assert seen == ["ran"]
+
+
 def test_describe_handle_sees_through_qasyncs_notifier_wrapper(headless):
     class Loop:
         def _QEventLoop__notifier_cb_wrapper(self, *args):

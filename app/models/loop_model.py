@@ -12,6 +12,7 @@ fires within a millisecond or two; a blocked one fires everything late at once.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from contextvars import Context
@@ -339,7 +340,10 @@ class LoopModel(FoldsByKind):
         items = []
         for handle in scheduler.ready_handles(limit):
             owner = getattr(handle._callback, "__self__", None)
-            info = tracer.info(owner) if tracer is not None and owner is not None else None
+            # A task's step is a bound method of the task; any other owner (a list's
+            # append, say) is no task, and may not even be hashable.
+            is_task = isinstance(owner, asyncio.Future)
+            info = tracer.info(owner) if tracer is not None and is_task else None
             items.append(ReadyItem(describe_handle(handle), info.id if info else None))
         total = scheduler.ready_count
         if items != self.ready or total != self.ready_total:
