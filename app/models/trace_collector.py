@@ -37,7 +37,7 @@ from coroscope.loop.events import (
     TaskStep,
 )
 from coroscope.loop.introspect import user_frame
-from coroscope.loop.states import TRACE_STATES, TraceState
+from coroscope.loop.states import TraceState
 
 PID = 1
 # A busy session (1,000 tasks stepping for minutes) would otherwise grow without
@@ -45,7 +45,6 @@ PID = 1
 MAX_STEPS = 1_000_000
 # The same for a run that churns short tasks for a long time.
 MAX_TASKS = 100_000
-STATES = TRACE_STATES
 
 
 @dataclass(slots=True)

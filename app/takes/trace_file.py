@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from coroscope.models.trace_collector import STATES
+from coroscope.loop.states import TRACE_STATES
 from coroscope.takes.atomic_file import AtomicFile
 
 
@@ -25,7 +25,7 @@ def write_trace(document: dict, path: str | os.PathLike) -> Path:
 def summary_line(document: dict) -> str:
     """One line for the terminal: tasks by state, steps, blocking calls, loop time."""
     tasks = document["tasks"]
-    states = [s for s in STATES if any(t["state"] == s for t in tasks)]
+    states = [s for s in TRACE_STATES if any(t["state"] == s for t in tasks)]
     by_state = ", ".join(f"{sum(t['state'] == s for t in tasks)} {s}" for s in states)
     steps = sum(t["resumes"] for t in tasks)
     blocking = len(document["blocking"])
