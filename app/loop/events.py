@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar, NamedTuple
 
-from coroscope.loop.states import Ending, Waiting
+from coroscope.loop.states import Ending, Waiting, Warned
 
 # A source location: (file name, line number, function qualname).
 Frame = tuple[str, int, str]
@@ -66,6 +66,10 @@ class TaskEnded(NamedTuple):
     result: str | None
     exception: str | None
     traceback: str | None
+    # Where a failed task's exception was raised: the innermost line of the
+    # program's own code (else of any library) in its traceback.
+    file: str = ""
+    line: int = 0
 
 
 class TimerScheduled(NamedTuple):
@@ -102,12 +106,50 @@ DEFAULT_BLOCK_THRESHOLD = 0.100
 
 
 class LoopBlocked(NamedTuple):
+    """A step or callback held the loop ``wall`` seconds; ``file:line`` is where
+    the loop thread was seen stuck while it ran (else where the task parked after).
+
+    ``cpu`` is the share of that time the loop thread spent computing, from the
+    same samples: near 1 for a busy loop, near 0 for a call that waits
+    (``time.sleep``, a blocking socket); -1 when nobody sampled it.
+    """
+
     t: float
     task: int | None
     what: str
     wall: float
     file: str
     line: int
+    cpu: float = -1.0
+
+
+class PythonWarned(NamedTuple):
+    """Python or asyncio itself reported a mistake in the program.
+
+    ``kind`` is ``never awaited`` (a coroutine object collected unstarted: a
+    forgotten ``await``; ``file:line`` is where it was dropped, ``task`` the task
+    running then), ``destroyed pending`` (a task collected while still pending:
+    nothing held it), or ``never retrieved`` (a failed task collected, or its run
+    over, without anyone asking for its exception). ``text`` is Python's words.
+    """
+
+    t: float
+    kind: Warned
+    task: int | None
+    file: str
+    line: int
+    text: str
+    what: str = ""  # the coroutine's name, for ``never awaited``
+
+
+class LoopStalled(NamedTuple):
+    """Nothing of ``run`` can ever happen again: no callback is ready, no timer is
+    set, no socket, pipe, thread, child process or signal handler can wake it,
+    and ``tasks`` (ids) are still waiting. Emitted once per stall."""
+
+    t: float
+    run: int
+    tasks: tuple[int, ...]
 
 
 class IoWatch(NamedTuple):
@@ -217,6 +259,8 @@ Event = (
     | Output
     | ClockChanged
     | SessionEvent
+    | PythonWarned
+    | LoopStalled
 )
 
 Listener = Callable[[Event], None]

@@ -24,3 +24,6 @@ TraceState = Literal["pending", "done", "cancelled", "failed"]
 
 LIVE_STATES: tuple[TaskState, ...] = ("ready", "running", "sleep", "task", "future")
 TRACE_STATES: tuple[TraceState, ...] = get_args(TraceState)
+
+# What Python or asyncio itself said about the program (``PythonWarned.kind``).
+Warned = Literal["never awaited", "destroyed pending", "never retrieved"]

@@ -20,10 +20,12 @@ from concurrent.futures import Executor
 from contextvars import Context
 from typing import TYPE_CHECKING, Any
 
+from coroscope.loop import unawaited
 from coroscope.loop.anatomy.hooks import AnatomyHooks
 from coroscope.loop.clock import VirtualClock
-from coroscope.loop.events import EventLog
+from coroscope.loop.events import EventLog, LoopStalled, PythonWarned
 from coroscope.loop.scheduler import Scheduler
+from coroscope.loop.stall import StallWatch
 from coroscope.loop.tracer import DEFAULT_BLOCK_THRESHOLD, Tracer
 
 if TYPE_CHECKING:
@@ -68,7 +70,10 @@ class TracingMixin(AnatomyHooks):
         # itself afterwards) and always False for the headless loop.
         self._needs_wake = False
         self._push_ready = self.scheduler.push_ready
+        self._stall = StallWatch(self)
         self._init_anatomy()
+        if trace:
+            unawaited.listen()
 
     # -- the scheduling primitives -----------------------------------------
     def time(self) -> float:
@@ -147,6 +152,38 @@ class TracingMixin(AnatomyHooks):
             self._wake()
         return handle
 
+    # -- what Python and asyncio say about the program ------------------------------
+    def call_exception_handler(self, context: dict[str, Any]) -> None:
+        heard = self.tracer.python_said(context) if self.tracing else None
+        if heard is None:
+            super().call_exception_handler(context)
+            return
+        if self.is_running() and not self.is_closed():
+            # Said from Task.__del__, wherever the garbage collector ran: maybe in
+            # a model taking in an event, or inside an ast.parse() that reporting
+            # the traceback would re-enter. Say it as the loop's next callback.
+            self._push_ready(asyncio.Handle(self._say, (heard, context), self, None))
+            self._wake()
+        else:
+            self._say(heard, context)
+
+    def _say(self, heard: PythonWarned, context: dict[str, Any] | None) -> None:
+        self.events.emit(heard)
+        if context is not None:
+            super().call_exception_handler(context)
+
+    def heard_unawaited(self, coro: object, file: str, line: int) -> None:
+        """``coroscope.loop.unawaited`` heard Python warn about ``coro`` (from a
+        finalizer, so the event waits for the loop's next callback, like above)."""
+        if self.tracing and not self.is_closed():
+            heard = self.tracer.never_awaited(coro, file, line)
+            self._push_ready(asyncio.Handle(self._say, (heard, None), self, None))
+            self._wake()
+
+    def check_stall(self) -> LoopStalled | None:
+        """Emit ``LoopStalled`` if a run can no longer make progress (once per stall)."""
+        return self._stall.check()
+
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
         self.scheduler.timer_cancelled(handle)
 
@@ -194,6 +231,9 @@ class TracingMixin(AnatomyHooks):
     def _next_wait(self) -> float:
         """Real seconds until the scheduler has work; autojump skips idle loop time."""
         wait = self.scheduler.wait_seconds()
+        if wait > 0 and self.tracing:
+            # Before autojump leaps to the app's own timers (a trace's --duration).
+            self._stall.check()
         if (
             wait > 0
             and self.autojump

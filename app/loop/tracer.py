@@ -7,13 +7,17 @@ once it returns, the task is read: finished (``TaskEnded``) or parked on
 something (``TaskStep`` with what it awaits and where).
 
 Tasks get small sequential ids here; the id is what events, models and the trace
-file use, so nothing outside holds on to Task objects.
+file use, so nothing outside holds on to Task objects. The tracer holds them only
+weakly, as asyncio does: a task the program drops is collected just as it would
+be under ``python``, and asyncio's own "Task was destroyed but it is pending!"
+(or "Task exception was never retrieved") is heard as a ``PythonWarned``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import traceback
+import weakref
 from collections import deque
 from collections.abc import Callable
 from contextvars import Context
@@ -26,6 +30,7 @@ from coroscope.loop.events import (
     Frame,
     LoopBlocked,
     Output,
+    PythonWarned,
     TaskCreated,
     TaskEnded,
     TaskRenamed,
@@ -37,12 +42,14 @@ from coroscope.loop.introspect import (
     coro_name,
     creation_frames,
     describe_callback,
+    is_library_file,
     library_wait,
+    short_name,
     short_repr,
     user_frame,
 )
 from coroscope.loop.scheduler import RUN_ID, SLEEP_CALLBACK, Scheduler
-from coroscope.loop.states import Ending
+from coroscope.loop.states import Ending, Warned
 
 _Task = asyncio.Task
 # Asked for every timer scheduled (which task set it): bound once, not looked up.
@@ -52,10 +59,16 @@ _new_tuple = tuple.__new__
 
 
 class TaskInfo:
-    __slots__ = ("created", "fresh", "id", "name", "parent", "run")
+    __slots__ = ("created", "fresh", "id", "name", "parent", "ref", "run")
 
     def __init__(
-        self, task_id: int, name: str, parent: int | None, run: int | None, created: float
+        self,
+        task_id: int,
+        name: str,
+        parent: int | None,
+        run: int | None,
+        created: float,
+        task: asyncio.Task,
     ):
         self.id = task_id
         self.name = name
@@ -63,6 +76,29 @@ class TaskInfo:
         self.run = run
         self.created = created
         self.fresh = True  # not stepped yet
+        self.ref = weakref.ref(task)
+
+
+# What asyncio says, from Task.__del__, about a task the garbage collector took.
+_PYTHON_SAYS: dict[str, tuple[Warned, str]] = {
+    "Task was destroyed but it is pending!": ("destroyed pending", "task"),
+    "Task exception was never retrieved": ("never retrieved", "future"),
+}
+# Failed tasks remembered until asyncio says whether anyone asked for their exception.
+_MAX_FAILED = 2000
+
+
+def exception_place(error: BaseException | None) -> tuple[str, int]:
+    """The innermost line of the program's own code the exception passed through
+    (else the innermost line of any code), or ("", 0)."""
+    place = ("", 0)
+    own = False
+    for frame in traceback.extract_tb(error.__traceback__) if error is not None else ():
+        library = is_library_file(frame.filename)
+        if not library or not own:
+            place = (frame.filename, frame.lineno or 0)
+            own = own or not library
+    return place
 
 
 # "sleep(0.01)" for each sleeping step, by the sleep's length in microseconds
@@ -103,7 +139,10 @@ class Tracer:
         self.clock = clock
         self.scheduler = scheduler
         self.block_threshold = block_threshold
-        self._tasks: dict[asyncio.Task, TaskInfo] = {}
+        # id(task) -> its info; the info's weak reference tells a reused id apart.
+        self._tasks: dict[int, TaskInfo] = {}
+        # Failed tasks of a run, by id(task), until collected or the run is over.
+        self._failed: dict[int, TaskInfo] = {}
         self._next_id = 1
         # Tasks are announced after the step that created them, because
         # create_task and TaskGroup only name a task once it exists.
@@ -111,8 +150,10 @@ class Tracer:
         # Called once per announced task with (task, info), e.g. so a run can
         # remember how to start a finished task again.
         self.on_task_created: Callable[[asyncio.Task, TaskInfo], None] | None = None
-        # The watchdog stores here the line it saw the main thread stuck on.
+        # The watchdog stores here the line it saw the main thread stuck on, and
+        # the share of the step the thread spent computing (-1: not measured).
         self.blocked_at: tuple[str, int] | None = None
+        self.blocked_cpu = -1.0
         self.step_started_wall: float | None = None
         scheduler.whose_step = self.current_task_id
 
@@ -123,7 +164,7 @@ class Tracer:
         if loop is None:
             return None
         task = _current_task(loop)
-        info = self._tasks.get(task) if task is not None else None
+        info = self._tasks.get(id(task)) if task is not None else None
         return info.id if info is not None else None
 
     # -- tasks ------------------------------------------------------------
@@ -131,9 +172,9 @@ class Tracer:
         # A task belongs to the run of the context it will run in.
         run = context.get(RUN_ID) if context is not None else RUN_ID.get()
         parent = self.current_task_id()
-        info = TaskInfo(self._next_id, task.get_name(), parent, run, self.clock.now())
+        info = TaskInfo(self._next_id, task.get_name(), parent, run, self.clock.now(), task)
         self._next_id += 1
-        self._tasks[task] = info
+        self._tasks[id(task)] = info
         self._unannounced.append(task)
         return info
 
@@ -142,7 +183,7 @@ class Tracer:
         pending = self._unannounced[:]
         self._unannounced.clear()  # the same list: run_batch holds on to it
         for task in pending:
-            info = self._tasks.get(task)
+            info = self.info(task)
             if info is None:
                 continue
             info.name = task.get_name()
@@ -162,12 +203,13 @@ class Tracer:
                 self.on_task_created(task, info)
 
     def info(self, task: asyncio.Task) -> TaskInfo | None:
-        return self._tasks.get(task)
+        info = self._tasks.get(id(task))
+        return info if info is not None and info.ref() is task else None
 
     def task_by_id(self, task_id: int) -> asyncio.Task | None:
-        for task, info in self._tasks.items():
+        for info in self._tasks.values():
             if info.id == task_id:
-                return task
+                return info.ref()
         return None
 
     def live_frames(self, task_id: int) -> tuple:
@@ -177,7 +219,12 @@ class Tracer:
         return await_frames(task.get_coro())
 
     def live_tasks(self) -> dict[asyncio.Task, TaskInfo]:
-        return dict(self._tasks)
+        found = {}
+        for info in self._tasks.values():
+            task = info.ref()
+            if task is not None:
+                found[task] = info
+        return found
 
     # -- running ----------------------------------------------------------
     def run_batch(self, ready: deque, count: int, deadline: float) -> int:
@@ -234,7 +281,7 @@ class Tracer:
                         if not ran & 31 and mark > deadline:
                             break
                         continue
-                    info = tasks_get(task)
+                    info = tasks_get(id(task))
                     if info is None:  # created before tracing began, or by a foreign factory
                         info = self.task_created(task)
                         self.announce()
@@ -356,7 +403,7 @@ class Tracer:
         """(waiting kind, label, due time, awaited task ids) for a task parked on
         something other than a sleep (``run_batch`` tells those itself)."""
         if isinstance(waiter, asyncio.Task):
-            other = self._tasks.get(waiter)
+            other = self.info(waiter)
             return "task", other.name if other else waiter.get_name(), None, self._ids((waiter,))
         children = getattr(waiter, "_children", None)
         if children is not None:  # asyncio.gather's future
@@ -371,14 +418,15 @@ class Tracer:
     def _ids(self, futures) -> tuple[int, ...]:
         ids = []
         for future in futures:
-            info = self._tasks.get(future) if isinstance(future, asyncio.Task) else None
+            info = self.info(future) if isinstance(future, asyncio.Task) else None
             if info is not None:
                 ids.append(info.id)
         return tuple(ids)
 
     def _ended(self, task: asyncio.Task, info: TaskInfo, now: float) -> None:
-        del self._tasks[task]
+        self._tasks.pop(id(task), None)
         state: Ending
+        file, line = "", 0
         if task.cancelled():
             state, result, exc, tb = "cancelled", None, "CancelledError", None
         else:
@@ -389,13 +437,83 @@ class Tracer:
                 state, result = "failed", None
                 exc = f"{type(error).__name__}: {error}"
                 tb = "".join(traceback.format_exception(error))
+                file, line = exception_place(error)
                 if info.run is not None:
-                    # Its lane and the console show it now. asyncio would say it again
-                    # ("exception was never retrieved") whenever the garbage collector
-                    # happens to run, even inside another ast.parse, which Python 3.11
-                    # cannot re-enter ("AST constructor recursion depth mismatch").
-                    task._log_traceback = False
-        self.log.emit(TaskEnded(now, info.id, state, result, exc, tb))
+                    self._remember_failed(task, info)
+        self.log.emit(TaskEnded(now, info.id, state, result, exc, tb, file, line))
+
+    # -- what Python itself says -------------------------------------------------
+    def _remember_failed(self, task: asyncio.Task, info: TaskInfo) -> None:
+        if len(self._failed) >= _MAX_FAILED:  # forget the collected ones first
+            for key in [k for k, v in self._failed.items() if v.ref() is None]:
+                del self._failed[key]
+            while len(self._failed) >= _MAX_FAILED:
+                del self._failed[next(iter(self._failed))]
+        self._failed[id(task)] = info
+
+    def python_said(self, context: dict) -> PythonWarned | None:
+        """The finding in what asyncio reports from ``Task.__del__`` about a task of a
+        run, or None. Cheap and emits nothing: the garbage collector may be
+        running in the middle of anything, even a model taking in an event."""
+        said = _PYTHON_SAYS.get(context.get("message", ""))
+        if said is None:
+            return None
+        kind, key = said
+        task = context.get(key)
+        if not isinstance(task, asyncio.Task):
+            return None
+        # A cyclic collection clears weak references before it runs __del__.
+        table = self._tasks if kind == "destroyed pending" else self._failed
+        info = table.get(id(task))
+        if info is None or info.ref() not in (None, task):
+            return None
+        del table[id(task)]
+        if info.run is None:
+            return None
+        if kind == "destroyed pending":
+            frame = user_frame(await_frames(task.get_coro()))
+            file, line = (frame[0], frame[1]) if frame else ("", 0)
+        else:
+            file, line = exception_place(task._exception)
+        return PythonWarned(self.clock.now(), kind, info.id, file, line, context["message"])
+
+    def unretrieved(self, run: int) -> list[PythonWarned]:
+        """The failed tasks of ``run`` whose exception nobody has asked for: once a
+        run is over, nobody will. Each is said once (asyncio may still say it
+        again when it collects the task)."""
+        found = []
+        for key, info in list(self._failed.items()):
+            task = info.ref()
+            if info.run != run:
+                continue
+            del self._failed[key]
+            if task is None or not task._log_traceback:
+                continue
+            file, line = exception_place(task._exception)
+            found.append(
+                PythonWarned(
+                    self.clock.now(),
+                    "never retrieved",
+                    info.id,
+                    file,
+                    line,
+                    "Task exception was never retrieved",
+                )
+            )
+        return found
+
+    def never_awaited(self, coro: object, file: str, line: int) -> PythonWarned:
+        """The finding for a coroutine collected before anything awaited it."""
+        name = getattr(coro, "__qualname__", None) or type(coro).__name__
+        return PythonWarned(
+            self.clock.now(),
+            "never awaited",
+            self.current_task_id(),
+            file,
+            line,
+            f"coroutine '{name}' was never awaited",
+            short_name(name),
+        )
 
     def _escaped(self, task_id: int | None, exc: BaseException, where: str) -> None:
         call = "sys.exit()" if isinstance(exc, SystemExit) else "KeyboardInterrupt"
@@ -408,5 +526,5 @@ class Tracer:
         else:
             frame = user_frame(frames) if frames else None
             file, line = (frame[0], frame[1]) if frame else ("", 0)
-        self.blocked_at = None
-        self.log.emit(LoopBlocked(self.clock.now(), task_id, what, wall, file, line))
+        cpu, self.blocked_at, self.blocked_cpu = self.blocked_cpu, None, -1.0
+        self.log.emit(LoopBlocked(self.clock.now(), task_id, what, wall, file, line, cpu))

@@ -14,6 +14,7 @@ from functools import cached_property
 from coroscope.loop.events import EventLog
 from coroscope.models.await_graph import AwaitGraph
 from coroscope.models.console_model import ConsoleModel
+from coroscope.models.findings import FindingsModel
 from coroscope.models.loop_model import LoopModel
 from coroscope.models.narration import Narrator
 from coroscope.models.stage_model import StageModel
@@ -32,7 +33,9 @@ class RunModels:
         self.narration.known_names = lambda: {row.id: row.name for row in self.tasks.rows()}
         self.timeline = TimelineModel()
         self.graph = AwaitGraph(self.tasks)
-        for model in (self.graph, self.tasks, self.console, self.narration, self.timeline):
+        self.findings = FindingsModel()
+        models = (self.graph, self.tasks, self.console, self.narration, self.timeline)
+        for model in (*models, self.findings):
             model.listen_to(log)
 
     @cached_property
@@ -59,6 +62,7 @@ class RunModels:
         self.narration.clear()
         self.timeline.clear()
         self.graph.clear()
+        self.findings.clear()
 
     def close(self) -> None:
         if "stage" in self.__dict__:

@@ -6,7 +6,9 @@ step's start (``tracer.step_started_wall``); a daemon thread polls that mark a
 few times a second, which costs the step path nothing. Once a step has run past
 the tracer's block threshold, the thread samples the loop thread's stack
 (``sys._current_frames``) and stores the script line it is stuck on in
-``tracer.blocked_at``, so the ``LoopBlocked`` event names the right line.
+``tracer.blocked_at``, so the ``LoopBlocked`` event names the right line. It also
+reads the loop thread's CPU clock at every poll, so the event can tell a busy
+loop (the thread computes all along) from a call that waits (``time.sleep``).
 
 Past ``interrupt_after`` seconds (sooner once a Stop is under way) the thread
 sends SIGUSR2 to the loop thread. Python runs signal handlers on the main thread
@@ -30,6 +32,7 @@ import signal
 import sys
 import sysconfig
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -220,16 +223,31 @@ class Watchdog:
                 pass
         return self.interrupt_after
 
+    def _cpu_clock(self) -> Callable[[], float] | None:
+        """Reads the loop thread's CPU time, where the platform can."""
+        try:
+            clock = time.pthread_getcpuclockid(self._loop_thread)
+            time.clock_gettime(clock)
+        except (AttributeError, OSError):
+            return None
+        return lambda: time.clock_gettime(clock)
+
     def _watch(self) -> None:
         tracer = self.tracer
         current = None
         attempts = 0
         last_attempt = 0.0
+        cpu_now = self._cpu_clock()
+        # The first poll seen inside the running step: (its step, wall, CPU time).
+        baseline: tuple[float, float, float] | None = None
         while not self._stopped.wait(self.poll):
             started = tracer.step_started_wall
             if started is None:
                 continue
             now = perf_counter()
+            cpu = cpu_now() if cpu_now is not None else 0.0
+            if baseline is None or baseline[0] != started:
+                baseline = (started, now, cpu)
             elapsed = now - started
             if elapsed < tracer.block_threshold:
                 continue
@@ -240,6 +258,8 @@ class Watchdog:
                 continue  # that step ended while we looked
             if where is not None:
                 tracer.blocked_at = where
+            if cpu_now is not None and now - baseline[1] > 0:
+                tracer.blocked_cpu = min(1.0, (cpu - baseline[2]) / (now - baseline[1]))
             limit = self._limit()
             if not self._armed or limit is None or elapsed < limit:
                 continue
