@@ -227,4 +227,6 @@ def test_schema_check_catches_mistakes(headless):
     assert any("bad state 'finished'" in p for p in found)
     assert any("keys must be" in p for p in found)
     assert any("needs dur" in p for p in found)
-    assert problems({"traceEvents": []}) == ["missing top-level keys ['blocking', 'tasks']"]
+    assert problems({"traceEvents": []}) == [
+        "missing top-level keys ['blocking', 'problems', 'tasks']"
+    ]

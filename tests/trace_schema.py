@@ -12,7 +12,7 @@ import math
 from collections import Counter
 from numbers import Real
 
-TOP_KEYS = {"traceEvents", "tasks", "blocking"}
+TOP_KEYS = {"traceEvents", "tasks", "blocking", "problems"}
 OPTIONAL_TOP_KEYS = {"displayTimeUnit", "otherData"}
 TASK_KEYS = {
     "id",
@@ -26,6 +26,19 @@ TASK_KEYS = {
     "exception",
 }
 BLOCK_KEYS = {"task", "start", "duration", "line"}
+PROBLEM_KEYS = {"kind", "task", "line", "time", "message", "count"}
+# As docs/TRACE_FORMAT.md lists them (spelt out: the format, not the code, decides).
+PROBLEM_KINDS = {
+    "blocking call",
+    "busy loop",
+    "never awaited",
+    "never retrieved",
+    "deadlock",
+    "task dropped",
+    "left pending",
+    "not awaitable",
+    "other loop",
+}
 STATES = {"pending", "done", "cancelled", "failed"}
 PHASES = {"M", "X", "B", "E", "i"}
 METADATA = {"process_name", "thread_name", "thread_sort_index"}
@@ -61,6 +74,7 @@ def problems(document) -> list[str]:
     found += _event_problems(document["traceEvents"])
     found += _task_problems(document["tasks"])
     found += _block_problems(document["blocking"])
+    found += _problem_problems(document["problems"])
     if not found:
         found += _agreement_problems(document)
     return found
@@ -137,6 +151,26 @@ def _block_problems(blocks: list) -> list[str]:
             "line": line is None or (isinstance(line, str) and line.rsplit(":", 1)[-1].isdigit()),
         }
         found += [f"{where}: bad {key} {block[key]!r}" for key, ok in checks.items() if not ok]
+    return found
+
+
+def _problem_problems(entries: list) -> list[str]:
+    found = []
+    for index, entry in enumerate(entries):
+        where = f"problems[{index}]"
+        if not isinstance(entry, dict) or set(entry) != PROBLEM_KEYS:
+            found.append(f"{where}: keys must be {sorted(PROBLEM_KEYS)}")
+            continue
+        line = entry["line"]
+        checks = {
+            "kind": entry["kind"] in PROBLEM_KINDS,
+            "task": _optional_str(entry["task"]),
+            "line": line is None or (isinstance(line, str) and line.rsplit(":", 1)[-1].isdigit()),
+            "time": _number(entry["time"]) and entry["time"] >= 0,
+            "message": isinstance(entry["message"], str) and entry["message"].strip() != "",
+            "count": isinstance(entry["count"], int) and entry["count"] >= 1,
+        }
+        found += [f"{where}: bad {key} {entry[key]!r}" for key, ok in checks.items() if not ok]
     return found
 
 

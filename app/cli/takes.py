@@ -6,7 +6,9 @@
 
 Every mistake (an unknown demo, a missing script, an output that cannot be
 written, an unknown extension, a value out of range) is one line on stderr and
-exit code 2, reported before any work starts. Outputs are written atomically:
+exit code 2, reported before any work starts. A trace lists the program's own
+mistakes (``problems``) after its summary, one line each; a deadlock ends the
+run at once, and the command with exit code 3. Outputs are written atomically:
 a failure, Ctrl+C (exit 130) or SIGTERM (exit 143) leaves no partial file behind.
 
 This module imports no Qt; ``record`` loads the Qt recorder only once the
@@ -41,6 +43,7 @@ TRACE_EXTENSIONS = (".json",)
 TRACE_LIMIT = 60.0
 EXIT_USAGE = 2
 EXIT_FAILED = 1
+EXIT_DEADLOCK = 3
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a killed command
 
@@ -190,19 +193,22 @@ def _trace(args: argparse.Namespace) -> int:
     target = _resolve(args.target)
     output = _output(args, target, "-trace.json", TRACE_EXTENSIONS)
 
-    from coroscope.takes.trace_file import summary_line, write_trace
+    from coroscope.takes.trace_file import problem_line, summary_line, write_trace
 
-    document, note = _run_traced(target, threshold, limit, realtime=args.realtime)
+    document, note, code = _run_traced(target, threshold, limit, realtime=args.realtime)
     try:
         write_trace(document, output)
     except OSError as exc:
         raise _CommandError(f"cannot write {output}: {exc.strerror or exc}", EXIT_FAILED) from exc
     print(f"coroscope: wrote {output}: {summary_line(document)}{note}", file=sys.stderr)
-    return 0
+    for problem in document["problems"]:
+        print(f"coroscope: problem: {problem_line(problem)}", file=sys.stderr)
+    return code
 
 
-def _run_traced(target, threshold: float, limit: float, realtime: bool) -> tuple[dict, str]:
-    """Run ``target`` on a headless traced loop; the trace document and a note."""
+def _run_traced(target, threshold: float, limit: float, realtime: bool) -> tuple[dict, str, int]:
+    """Run ``target`` on a headless traced loop; the trace document, a note for the
+    summary line and the exit code."""
     import asyncio
 
     from coroscope.control.controller import Controller, IntentError
@@ -210,28 +216,47 @@ def _run_traced(target, threshold: float, limit: float, realtime: bool) -> tuple
     from coroscope.control.shutdown import close_loop
     from coroscope.loop.traced_loop import HeadlessLoop
     from coroscope.models.trace_collector import TraceCollector
+    from coroscope.scripts.watchdog import Watchdog
 
     loop = HeadlessLoop(autojump=not realtime, block_threshold=threshold)
     asyncio.set_event_loop(loop)
     collector = TraceCollector()
     collector.listen_to(loop.events)
     controller = Controller(loop, capture_output=True, echo_output=True)
-    note = ""
+    findings = controller.models.findings
+    # Samples a blocking step's line and CPU share; it never interrupts a trace.
+    watchdog = Watchdog(loop.tracer, interrupt_after=None)
+    deadlock: asyncio.Future = loop.create_future()
+
+    def stop_on_deadlock(finding) -> None:
+        if finding.kind == "deadlock" and not deadlock.done():
+            deadlock.set_result(finding)
+
+    findings.on_finding.append(stop_on_deadlock)
+    note, code = "", 0
     try:
         try:
             run = controller.start(target)
         except IntentError as exc:
             raise _CommandError(str(exc), EXIT_FAILED) from exc
         collector.reset(origin=0.0, run=run.id)
+        watchdog.start()
         with CtrlC(on_press=loop.stop) as ctrl_c:
             try:
-                loop.run_until_complete(asyncio.wait([run.main], timeout=limit))
+                loop.run_until_complete(
+                    asyncio.wait(
+                        [run.main, deadlock], timeout=limit, return_when=asyncio.FIRST_COMPLETED
+                    )
+                )
             except RuntimeError:  # "stopped before Future completed": Ctrl+C stopped it
                 if not ctrl_c.pressed:
                     raise
         if ctrl_c.pressed:
             raise ctrl_c.interruption()
-        if not run.main.done():
+        if deadlock.done():
+            note = f"; deadlock at t={deadlock.result().t:.2f}: the run could never go on"
+            code = EXIT_DEADLOCK
+        elif not run.main.done():
             note = f"; stopped at the {limit:g} s limit (--duration)"
         elif not run.main.cancelled() and run.main.exception() is not None:
             error = run.main.exception()
@@ -245,9 +270,13 @@ def _run_traced(target, threshold: float, limit: float, realtime: bool) -> tuple
                 "block_threshold": threshold,
                 "realtime": realtime,
             },
+            findings=findings.findings,
         )
-        return document, note
+        return document, note, code
     finally:
+        watchdog.stop()
+        if not deadlock.done():
+            deadlock.cancel()
         close_loop(loop, controller)
 
 

@@ -128,8 +128,26 @@ class Controller:
             self._note("error", f"Could not start {target.title}: {type(exc).__name__}: {exc}")
             raise IntentError(f"Could not start {target.title}: {exc}") from exc
         self._note("started", f"▶ {target.title} started")
+        main = self.run.main
+        if main is not None:
+            main.add_done_callback(self._main_over)
         self._changed("run")
         return self.run
+
+    def _main_over(self, main: asyncio.Task) -> None:
+        """The program is over once its main task is: a failed task whose exception
+        nobody asked for by now never will be (Python would say so only when it
+        happens to collect the task)."""
+        run = self.run
+        if run is None or run.main is not main:
+            return
+        if not main.cancelled():
+            main.exception()  # main's own ending is the runner's to report, as asyncio.run's
+        for heard in self.tracer.unretrieved(run.id):
+            self.events.emit(heard)
+        left = self.tracer.left_running(run.id)
+        if left is not None:
+            self.events.emit(left)
 
     async def stop(self) -> list[str]:
         """Cancel everything the current run started and wait for it to unwind."""

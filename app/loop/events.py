@@ -142,6 +142,16 @@ class PythonWarned(NamedTuple):
     what: str = ""  # the coroutine's name, for ``never awaited``
 
 
+class LeftRunning(NamedTuple):
+    """The run's program is over (its main task, or a script's top level, ended)
+    and ``tasks`` (ids) were still pending with no cancel asked for: whatever
+    runs the program (``asyncio.run``) cancels them now."""
+
+    t: float
+    run: int
+    tasks: tuple[int, ...]
+
+
 class LoopStalled(NamedTuple):
     """Nothing of ``run`` can ever happen again: no callback is ready, no timer is
     set, no socket, pipe, thread, child process or signal handler can wake it,
@@ -261,6 +271,7 @@ Event = (
     | SessionEvent
     | PythonWarned
     | LoopStalled
+    | LeftRunning
 )
 
 Listener = Callable[[Event], None]

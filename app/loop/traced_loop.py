@@ -71,6 +71,8 @@ class TracingMixin(AnatomyHooks):
         self._needs_wake = False
         self._push_ready = self.scheduler.push_ready
         self._stall = StallWatch(self)
+        # What Python said while the loop was not running: (finding, handler context).
+        self._unsaid: list[tuple[PythonWarned, dict[str, Any] | None]] = []
         self._init_anatomy()
         if trace:
             unawaited.listen()
@@ -158,13 +160,26 @@ class TracingMixin(AnatomyHooks):
         if heard is None:
             super().call_exception_handler(context)
             return
-        if self.is_running() and not self.is_closed():
-            # Said from Task.__del__, wherever the garbage collector ran: maybe in
-            # a model taking in an event, or inside an ast.parse() that reporting
-            # the traceback would re-enter. Say it as the loop's next callback.
+        # Said from Task.__del__, wherever the garbage collector ran: maybe in a
+        # model taking in an event, or inside an ast.parse() that reporting the
+        # traceback would re-enter (Python 3.11 cannot). Say it as the loop's next
+        # callback, or, if it is not running, when it runs again or closes.
+        self._say_later(heard, context)
+
+    def _say_later(self, heard: PythonWarned, context: dict[str, Any] | None) -> None:
+        if self.is_closed():  # as asyncio says it then: at once, and no finding
+            if context is not None:
+                super().call_exception_handler(context)
+            return
+        if self.is_running():
             self._push_ready(asyncio.Handle(self._say, (heard, context), self, None))
             self._wake()
         else:
+            self._unsaid.append((heard, context))
+
+    def _say_unsaid(self) -> None:
+        unsaid, self._unsaid = self._unsaid, []
+        for heard, context in unsaid:
             self._say(heard, context)
 
     def _say(self, heard: PythonWarned, context: dict[str, Any] | None) -> None:
@@ -174,11 +189,9 @@ class TracingMixin(AnatomyHooks):
 
     def heard_unawaited(self, coro: object, file: str, line: int) -> None:
         """``coroscope.loop.unawaited`` heard Python warn about ``coro`` (from a
-        finalizer, so the event waits for the loop's next callback, like above)."""
-        if self.tracing and not self.is_closed():
-            heard = self.tracer.never_awaited(coro, file, line)
-            self._push_ready(asyncio.Handle(self._say, (heard, None), self, None))
-            self._wake()
+        finalizer, so it is said later, as above)."""
+        if self.tracing:
+            self._say_later(self.tracer.never_awaited(coro, file, line), None)
 
     def check_stall(self) -> LoopStalled | None:
         """Emit ``LoopStalled`` if a run can no longer make progress (once per stall)."""
@@ -222,6 +235,16 @@ class TracingMixin(AnatomyHooks):
         self._external_jobs -= 1
 
     # -- driving ------------------------------------------------------------
+    def run_forever(self) -> None:
+        if self._unsaid:
+            self._say_unsaid()
+        super().run_forever()
+
+    def close(self) -> None:
+        if self._unsaid and not self.is_running():
+            self._say_unsaid()
+        super().close()
+
     def _wake(self) -> None:
         """Hook: make the driver notice new work (the Qt loop re-arms its timer)."""
 
@@ -231,9 +254,10 @@ class TracingMixin(AnatomyHooks):
     def _next_wait(self) -> float:
         """Real seconds until the scheduler has work; autojump skips idle loop time."""
         wait = self.scheduler.wait_seconds()
-        if wait > 0 and self.tracing:
-            # Before autojump leaps to the app's own timers (a trace's --duration).
-            self._stall.check()
+        if wait > 0 and self.tracing and self._stall.check() is not None:
+            # Checked before autojump leaps to the app's own timers (a trace's
+            # --duration); whoever heard of the stall may have queued work.
+            wait = self.scheduler.wait_seconds()
         if (
             wait > 0
             and self.autojump

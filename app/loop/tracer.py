@@ -28,6 +28,7 @@ from coroscope.loop.events import (
     DEFAULT_BLOCK_THRESHOLD,
     EventLog,
     Frame,
+    LeftRunning,
     LoopBlocked,
     Output,
     PythonWarned,
@@ -501,6 +502,22 @@ class Tracer:
                 )
             )
         return found
+
+    def left_running(self, run: int, besides: asyncio.Task | None = None) -> LeftRunning | None:
+        """The tasks of ``run`` still pending with no cancel asked for, once its
+        program is over, or None if there are none."""
+        ids = tuple(
+            sorted(
+                info.id
+                for task, info in self.live_tasks().items()
+                if info.run == run
+                and task is not besides
+                and not task.done()
+                # (asyncio's wrappers of plain futures have no cancelling().)
+                and not getattr(task, "cancelling", lambda: 0)()
+            )
+        )
+        return LeftRunning(self.clock.now(), run, ids) if ids else None
 
     def never_awaited(self, coro: object, file: str, line: int) -> PythonWarned:
         """The finding for a coroutine collected before anything awaited it."""

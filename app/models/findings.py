@@ -14,8 +14,9 @@ program does; the loop and Python supply the facts:
   names the cycle of tasks awaiting each other from their last steps, or the
   waits nobody can resolve.
 * ``TaskEnded``: awaiting something that is not awaitable, or a future of
-  another loop; and when a run's ``main`` ends, the tasks still waiting that
-  nothing awaits (``asyncio.run`` is about to cancel them).
+  another loop.
+* ``LeftRunning``: the program is over while tasks it started still wait and
+  nothing awaits them (``asyncio.run`` is about to cancel them).
 
 Each mistake is one entry, however often it recurs (a ``time.sleep`` in a loop
 counts up ``count``), and ``version`` rises with every change for the views.
@@ -32,6 +33,7 @@ from typing import ClassVar, Literal
 
 from coroscope.loop.events import (
     FoldsByKind,
+    LeftRunning,
     LoopBlocked,
     LoopStalled,
     PythonWarned,
@@ -158,7 +160,6 @@ class FindingsModel(FoldsByKind):
         self.version = 0
         self._keys: dict[tuple, int] = {}  # a finding's identity -> its index
         self._tasks: dict[int, _Task] = {}
-        self._mains: dict[int, int] = {}  # run -> its main task
         # Called with each new finding (not with a repeat): the window pauses on a
         # deadlock, the command line stops the trace.
         self.on_finding: list[Callable[[Finding], None]] = []
@@ -167,7 +168,6 @@ class FindingsModel(FoldsByKind):
         self.findings.clear()
         self._keys.clear()
         self._tasks.clear()
-        self._mains.clear()
         self.version += 1
 
     def for_task(self, task_id: int) -> list[Finding]:
@@ -195,8 +195,6 @@ class FindingsModel(FoldsByKind):
         if event.run is None:
             return  # the app's own helper tasks
         self._tasks[event.task] = _Task(event)
-        if event.parent is None and event.run not in self._mains:
-            self._mains[event.run] = event.task
 
     def _renamed(self, event: TaskRenamed) -> None:
         task = self._tasks.get(event.task)
@@ -219,8 +217,6 @@ class FindingsModel(FoldsByKind):
         task.ended = True
         if event.state == "failed" and event.exception:
             self._failed(task, event)
-        if task.run is not None and self._mains.get(task.run) == task.id:
-            self._main_over(task.run, event.t)
 
     def _failed(self, task: _Task, event: TaskEnded) -> None:
         text = event.exception or ""
@@ -245,13 +241,14 @@ class FindingsModel(FoldsByKind):
         finding = Finding(kind, task.id, task.name, event.file, event.line, event.t, message)
         self._add((kind, event.file, event.line), finding)
 
-    def _main_over(self, run: int, t: float) -> None:
-        """``main`` returned: tasks still waiting that nothing awaits are about to be
-        cancelled by ``asyncio.run`` (or, in the window, keep running unwatched)."""
-        live = [x for x in self._tasks.values() if x.run == run and not x.ended]
+    def _left(self, event: LeftRunning) -> None:
+        """Tasks the program started and never awaited, about to be cancelled. Tasks
+        no task started (a server's connection handlers) are the library's own."""
+        live = [self._tasks[i] for i in event.tasks if i in self._tasks]
         awaited = {target for x in live for target in x.targets}
+        t = event.t
         for task in live:
-            if task.id in awaited:
+            if task.id in awaited or task.parent is None:
                 continue
             frame = user_frame(task.frames) if task.frames else None
             file, line = (frame[0], frame[1]) if frame else ("", 0)
@@ -385,6 +382,7 @@ class FindingsModel(FoldsByKind):
         PythonWarned: _warned,
         LoopStalled: _stalled,
         SessionEvent: _session,
+        LeftRunning: _left,
     }
 
 

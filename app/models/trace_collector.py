@@ -22,7 +22,7 @@ Times in the summary are seconds on the loop clock from the start of the run;
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -38,6 +38,7 @@ from coroscope.loop.events import (
 )
 from coroscope.loop.introspect import user_frame
 from coroscope.loop.states import TraceState
+from coroscope.models.findings import Finding
 
 PID = 1
 # A busy session (1,000 tasks stepping for minutes) would otherwise grow without
@@ -167,8 +168,14 @@ class TraceCollector(FoldsByKind):
     def _us(self, t: float) -> float:
         return round(max(0.0, t - self.origin) * 1e6, 3)
 
-    def build(self, end: float | None = None, metadata: dict[str, Any] | None = None) -> dict:
-        """The trace document. ``end`` (loop time) closes the waits of unfinished tasks."""
+    def build(
+        self,
+        end: float | None = None,
+        metadata: dict[str, Any] | None = None,
+        findings: Iterable[Finding] = (),
+    ) -> dict:
+        """The trace document. ``end`` (loop time) closes the waits of unfinished tasks;
+        ``findings`` (of this run) become its ``problems``."""
         end = self.last_time if end is None else max(end, self.last_time)
         names = {task_id: task.name for task_id, task in self._tasks.items()}
         title = (metadata or {}).get("target")
@@ -247,6 +254,7 @@ class TraceCollector(FoldsByKind):
                 }
                 for what, start, wall, where in self._blocks
             ],
+            "problems": [finding.as_json(self.origin) for finding in findings],
         }
 
     def _summary(self, task: _Task) -> dict:

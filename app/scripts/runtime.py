@@ -235,6 +235,9 @@ def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> list[str]:
         return []
     run = RUN_ID.get()
     me = asyncio.current_task()
+    left = tracer.left_running(run, besides=me) if run is not None else None
+    if left is not None:
+        loop.events.emit(left)  # type: ignore[attr-defined]
     names = []
     for task, info in tracer.live_tasks().items():
         if info.run == run and task is not me and not task.done():

@@ -36,5 +36,12 @@ def summary_line(document: dict) -> str:
     )
 
 
+def problem_line(problem: dict) -> str:
+    """One of the document's ``problems`` for the terminal: ``x.py:3: kind: message``."""
+    where = f"{problem['line']}: " if problem.get("line") else ""
+    times = f" ({problem['count']} times)" if problem.get("count", 1) > 1 else ""
+    return f"{where}{problem['kind']}: {problem['message']}{times}"
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -48,6 +48,19 @@ SAMPLE_GROUPS: dict[str, tuple[str, ...]] = {
         "print_flood.py",
         "many_tasks.py",
     ),
+    # One for each mistake the Problems list names.
+    "Asyncio mistakes": (
+        "forgotten_await.py",
+        "blocking_call.py",
+        "never_yields.py",
+        "unretrieved_exception.py",
+        "deadlock_cycle.py",
+        "deadlock_event.py",
+        "dropped_task.py",
+        "left_pending.py",
+        "await_not_awaitable.py",
+        "other_loop_future.py",
+    ),
 }
 MAX_RECENT = 8
 RECENT_KEY = "scripts/recent"

@@ -93,6 +93,7 @@ class TraceExport(QObject):
                 "target": target.key if target else None,
                 "block_threshold": self.controller.tracer.block_threshold,
             },
+            findings=self.controller.models.findings.findings,
         )
         try:
             write_trace(document, output)
