@@ -84,6 +84,7 @@ class Finding:
     message: str  # one sentence: what went wrong and what to write instead
     tasks: tuple[int, ...] = ()  # every task involved (a deadlock's cycle)
     count: int = 1  # how many times it happened
+    subject: str = ""  # what it is about, briefly: "save()", "first and second"
 
     @property
     def title(self) -> str:
@@ -303,7 +304,14 @@ class FindingsModel(FoldsByKind):
                 f"in front of it, or pass it to asyncio.create_task() to run it alongside."
             )
             finding = Finding(
-                "never awaited", event.task, name, event.file, event.line, event.t, message
+                "never awaited",
+                event.task,
+                name,
+                event.file,
+                event.line,
+                event.t,
+                message,
+                subject=f"{what}()",
             )
             self._add(("never awaited", event.file, event.line, what), finding)
         elif event.kind == "destroyed pending":
@@ -366,7 +374,10 @@ class FindingsModel(FoldsByKind):
         frame = user_frame(first.frames) if first.frames else None
         file, line = (frame[0], frame[1]) if frame else ("", 0)
         ids = tuple(x.id for x in cycle)
-        finding = Finding("deadlock", first.id, first.name, file, line, event.t, message, ids)
+        subject = _list([x.name for x in cycle])
+        finding = Finding(
+            "deadlock", first.id, first.name, file, line, event.t, message, ids, subject=subject
+        )
         self._add(("deadlock", tuple(sorted(event.tasks))), finding)
 
     def _session(self, event: SessionEvent) -> None:

@@ -33,12 +33,15 @@ from coroscope.loop.events import (
     unpacked,
 )
 from coroscope.loop.introspect import user_frame
+from coroscope.models.findings import Finding
 
 _STEP, _FIRED = KIND_NUMBERS[TaskStep], KIND_NUMBERS[TimerFired]
 _NOTE = -1  # a record of the narrator's own: (seq, text, None, _NOTE, t)
 # A bare-yield step caught up from the ring, (seq, name, None, _PACKED, packed bytes):
 # a busy run's events are mostly these, and only the last screenful is ever read.
 _PACKED = -2
+# A mistake the findings model named, (seq, text, task, _FINDING, t), said as a warning.
+_FINDING = -3
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,8 +232,15 @@ class Narrator(FoldsByKind):
         seq, name, extra, number = record[:4]
         if number == _NOTE:
             return Line(seq, record[4], name, "session")
+        if number == _FINDING:
+            return Line(seq, record[4], name, "warning", extra)
         event = unpacked(record[4]) if number == _PACKED else rebuilt(number, record[4:])
         return _SAYINGS.get(type(event), _say_session)(seq, name, extra, event)
+
+    def say_finding(self, finding: Finding) -> None:
+        """Say a mistake the findings model named, in a line of the narration's own."""
+        self._seq += 1
+        self._records.append((self._seq, _finding_text(finding), finding.task, _FINDING, finding.t))
 
     def __len__(self) -> int:
         self._catch_up()
@@ -330,6 +340,23 @@ def _say_blocked(seq: int, _name: None, _extra: None, event: LoopBlocked) -> Lin
     where = f" at {event.file.rsplit('/', 1)[-1]}:{event.line}" if event.line else ""
     text = f"⚠ {event.what} held the loop for {event.wall * 1000:.0f} ms{where}"
     return Line(seq, event.t, text, "warning", event.task)
+
+
+def _finding_text(finding: Finding) -> str:
+    who = finding.task_name or "a callback"
+    at = f" at {finding.where()}" if finding.where() else ""
+    sayings = {
+        "never awaited": f"{finding.subject or 'a coroutine'} was called{at} but never awaited",
+        "never retrieved": f"{who} failed{at} and nobody will ever ask for its exception",
+        "deadlock": f"deadlock{at}: {finding.subject} can never be woken",
+        "task dropped": f"{who} was thrown away while still waiting{at}: nothing kept it",
+        "left pending": f"main returned while {who} was still waiting{at}; it gets cancelled",
+        "not awaitable": f"{who} tried to await something that is not awaitable{at}",
+        "other loop": f"{who} awaited a future of another event loop{at}",
+        "busy loop": f"{who} kept the loop busy{at} and never reached an await",
+        "blocking call": f"{who} blocked the loop{at}",
+    }
+    return "⚠ " + sayings.get(finding.kind, finding.message)
 
 
 def _say_clock(seq: int, _name: None, _extra: None, event: ClockChanged) -> Line:

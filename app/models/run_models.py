@@ -37,6 +37,12 @@ class RunModels:
         models = (self.graph, self.tasks, self.console, self.narration, self.timeline)
         for model in (*models, self.findings):
             model.listen_to(log)
+        # The narration says the blocking steps itself (as LoopBlocked), the rest here.
+        self.findings.on_finding.append(self._narrate)
+
+    def _narrate(self, finding) -> None:
+        if finding.kind not in ("blocking call", "busy loop"):
+            self.narration.say_finding(finding)
 
     @cached_property
     def stage(self) -> StageModel:
