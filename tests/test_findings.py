@@ -4,6 +4,7 @@ correct program (every demo) gets no finding at all."""
 import asyncio
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -45,6 +46,19 @@ def trace(tmp_path, target: str, capsys) -> tuple[int, dict, str]:
     return code, json.loads(out.read_text()), err
 
 
+def trace_apart(tmp_path, target: str) -> tuple[int, dict, str]:
+    """As ``trace``, in a process of its own: a sample's gc.collect() in this one,
+    with the whole suite's objects to walk, could itself block the loop."""
+    out = tmp_path / "trace.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "coroscope", "trace", target, "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done.returncode, json.loads(out.read_text()), done.stderr
+
+
 def line_of(path: Path, fragment: str) -> int:
     text = path.read_text()
     return text[: text.index(fragment)].count("\n") + 1
@@ -62,10 +76,10 @@ CYCLE_PENDING = pytest.mark.skip(reason="Stop recursing on cyclic awaits")
         for s in sorted(SAMPLE_FINDINGS)
     ],
 )
-def test_each_mistake_is_named_with_its_line(tmp_path, capsys, sample):
+def test_each_mistake_is_named_with_its_line(tmp_path, sample):
     kind, fragment, exit_code = SAMPLE_FINDINGS[sample]
     path = SAMPLES / sample
-    code, document, err = trace(tmp_path, str(path), capsys)
+    code, document, err = trace_apart(tmp_path, str(path))
     assert schema_problems(document) == []
     assert code == exit_code
     found = [p for p in document["problems"] if p["kind"] == kind]
@@ -84,7 +98,7 @@ def test_each_mistake_is_named_with_its_line(tmp_path, capsys, sample):
 def test_a_deadlock_stops_the_trace_at_once(tmp_path, capsys):
     code, document, err = trace(tmp_path, str(SAMPLES / "deadlock_event.py"), capsys)
     assert code == 3
-    assert "deadlock at t=0.00" in err
+    assert re.search(r"deadlock at t=0\.\d\d: ", err)
     # it did not run on to the 60 s --duration
     assert document["otherData"]["loop_time"] < 1.0
     (finding,) = document["problems"]
@@ -227,8 +241,6 @@ def test_the_apps_own_tasks_are_never_a_finding():
 @pytest.mark.timeout(30)
 def test_python_prints_its_own_warning_unchanged(tmp_path):
     """Hearing the warning does not change it: same text, same file and line."""
-    import subprocess
-
     script = tmp_path / "forgot.py"
     script.write_text(
         "import asyncio\n\nasync def main():\n    asyncio.sleep(1)\n\nasyncio.run(main())\n"

@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from coroscope.control.cycles import cancel_tasks
 from coroscope.loop.scheduler import RUN_ID
 from coroscope.loop.tracer import TaskInfo
 
@@ -144,8 +145,9 @@ class Run:
             tasks = self.tasks()
             if not tasks:
                 break
-            for task in tasks:
-                task.cancel()
+            # Not task.cancel() one by one: tasks awaiting each other would make it
+            # recurse until RecursionError (see coroscope.control.cycles).
+            cancel_tasks(tasks)
             done, pending = await asyncio.wait(tasks, timeout=grace / 3)
             for task in done:
                 if not task.cancelled():

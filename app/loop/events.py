@@ -109,8 +109,8 @@ class LoopBlocked(NamedTuple):
     """A step or callback held the loop ``wall`` seconds; ``file:line`` is where
     the loop thread was seen stuck while it ran (else where the task parked after).
 
-    ``cpu`` is the share of that time the loop thread spent computing, from the
-    same samples: near 1 for a busy loop, near 0 for a call that waits
+    ``cpu`` is the share of that time the loop thread ran or waited for a CPU,
+    from the same samples: near 1 for a busy loop, near 0 for a call that waits
     (``time.sleep``, a blocking socket); -1 when nobody sampled it.
     """
 

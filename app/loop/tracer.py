@@ -142,6 +142,12 @@ class Tracer:
         self.block_threshold = block_threshold
         # id(task) -> its info; the info's weak reference tells a reused id apart.
         self._tasks: dict[int, TaskInfo] = {}
+        # The same infos of tasks that are not parked (new, or queued again after
+        # a bare yield), by the task itself: what each step looks up, without
+        # making an int of id(task) every time. The ready queue holds these tasks
+        # anyway, so holding them here too keeps none alive that Python would
+        # collect; a task leaves when it parks on something or ends.
+        self._unparked: dict[asyncio.Task, TaskInfo] = {}
         # Failed tasks of a run, by id(task), until collected or the run is over.
         self._failed: dict[int, TaskInfo] = {}
         self._next_id = 1
@@ -165,7 +171,9 @@ class Tracer:
         if loop is None:
             return None
         task = _current_task(loop)
-        info = self._tasks.get(id(task)) if task is not None else None
+        if task is None:
+            return None
+        info = self._unparked.get(task) or self.info(task)
         return info.id if info is not None else None
 
     # -- tasks ------------------------------------------------------------
@@ -176,6 +184,7 @@ class Tracer:
         info = TaskInfo(self._next_id, task.get_name(), parent, run, self.clock.now(), task)
         self._next_id += 1
         self._tasks[id(task)] = info
+        self._unparked[task] = info
         self._unannounced.append(task)
         return info
 
@@ -236,7 +245,8 @@ class Tracer:
         function with everything it reads hoisted out of the loop: each call or
         attribute lookup per step costs a noticeable share of asyncio's own step.
         """
-        tasks_get = self._tasks.get
+        unparked = self._unparked
+        unparked_get = unparked.get
         clock = self.clock
         log = self.log
         append = log._append
@@ -282,10 +292,13 @@ class Tracer:
                         if not ran & 31 and mark > deadline:
                             break
                         continue
-                    info = tasks_get(id(task))
-                    if info is None:  # created before tracing began, or by a foreign factory
-                        info = self.task_created(task)
-                        self.announce()
+                    info = unparked_get(task)
+                    if info is None:
+                        info = self.info(task)  # woken after waiting on something
+                        if info is None:  # created before tracing began, or by a foreign factory
+                            info = self.task_created(task)
+                            self.announce()
+                        unparked[task] = info
                         mark = perf_counter()
                     task_id = info.id
                     wall0 = self.step_started_wall = mark
@@ -344,6 +357,7 @@ class Tracer:
                                 )
                             )
                     else:
+                        del unparked[task]  # parked: only what it waits on holds it now
                         frames = await_frames(task.get_coro())
                         started = end - wall * rate
                         waiter = task._fut_waiter  # type: ignore[attr-defined]
@@ -426,6 +440,7 @@ class Tracer:
 
     def _ended(self, task: asyncio.Task, info: TaskInfo, now: float) -> None:
         self._tasks.pop(id(task), None)
+        self._unparked.pop(task, None)
         state: Ending
         file, line = "", 0
         if task.cancelled():

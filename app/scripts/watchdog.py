@@ -6,9 +6,11 @@ step's start (``tracer.step_started_wall``); a daemon thread polls that mark a
 few times a second, which costs the step path nothing. Once a step has run past
 the tracer's block threshold, the thread samples the loop thread's stack
 (``sys._current_frames``) and stores the script line it is stuck on in
-``tracer.blocked_at``, so the ``LoopBlocked`` event names the right line. It also
-reads the loop thread's CPU clock at every poll, so the event can tell a busy
-loop (the thread computes all along) from a call that waits (``time.sleep``).
+``tracer.blocked_at``, so the ``LoopBlocked`` event names the right line. At
+every poll it also reads how long the loop thread has run or waited for a CPU
+(Linux's schedstat; else its CPU clock), so the event can tell a busy loop (the
+thread wants the CPU all along, even on a crowded machine) from a call that
+waits (``time.sleep``, a blocking socket).
 
 Past ``interrupt_after`` seconds (sooner once a Stop is under way) the thread
 sends SIGUSR2 to the loop thread. Python runs signal handlers on the main thread
@@ -182,6 +184,7 @@ class Watchdog:
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
         self._loop_thread = threading.get_ident()
+        self._loop_native = threading.get_native_id()
         self._armed = False
         self._request: _Request | None = None
 
@@ -198,6 +201,7 @@ class Watchdog:
         if self._thread is not None:
             return
         self._loop_thread = threading.get_ident()
+        self._loop_native = threading.get_native_id()
         self._armed = _DISPATCHER.add(self)
         self._stopped.clear()
         self._thread = threading.Thread(target=self._watch, name="coroscope-watchdog", daemon=True)
@@ -224,7 +228,20 @@ class Watchdog:
         return self.interrupt_after
 
     def _cpu_clock(self) -> Callable[[], float] | None:
-        """Reads the loop thread's CPU time, where the platform can."""
+        """Reads the seconds the loop thread spent running or runnable (waiting for
+        a CPU), where the platform can tell; else the seconds it ran."""
+        stat = f"/proc/self/task/{self._loop_native}/schedstat"
+
+        def demand() -> float:
+            with open(stat, "rb") as numbers:
+                running, runnable = numbers.read().split()[:2]
+            return (int(running) + int(runnable)) / 1e9
+
+        try:
+            demand()
+            return demand
+        except (OSError, ValueError):
+            pass
         try:
             clock = time.pthread_getcpuclockid(self._loop_thread)
             time.clock_gettime(clock)
