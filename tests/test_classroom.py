@@ -220,6 +220,23 @@ def test_input_overlay_echoes_keys_and_help_lists_shortcuts(qtbot, window):
     try:
         qtbot.keyClick(window.lanes, Qt.Key.Key_W)
         assert classroom.input_overlay.caption == "W"
+        # Keys bound to shortcuts, which Qt never delivers as key presses, are echoed
+        # too, and still do what they do.
+        none, ctrl = Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ControlModifier
+        speed = window.controller.clock.speed
+        for key, modifier, caption in (
+            (Qt.Key.Key_Space, none, "Space"),
+            (Qt.Key.Key_Right, none, "Right"),
+            (Qt.Key.Key_Plus, none, "+"),
+            (Qt.Key.Key_Minus, none, "-"),
+            (Qt.Key.Key_R, ctrl, "Ctrl+R"),
+        ):
+            qtbot.keyClick(window.lanes, key, modifier)
+            assert classroom.input_overlay.caption == caption
+            qtbot.wait(250)  # the same key again later is a new caption
+        assert window.controller.clock.paused  # Space paused, Right stepped...
+        assert window.controller.clock.speed == speed  # ...+ and - did their part
+        qtbot.keyClick(window.lanes, Qt.Key.Key_Space)
         qtbot.mouseClick(window.lanes.viewport(), Qt.MouseButton.LeftButton)
         assert classroom.input_overlay._ripples
     finally:

@@ -12,7 +12,7 @@ import time
 
 from coroscope.widgets.paint import theme
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QPen
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QPen, QShortcutEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 _RIPPLE_SECONDS = 0.6
@@ -91,20 +91,27 @@ class InputOverlay(_Cover):
             self._ripples.append((QPointF(local), time.monotonic()))
             self._start()
         elif (
-            kind == QEvent.Type.KeyPress
+            # A key bound to a shortcut never arrives as a KeyPress: Qt offers it
+            # to the focus widget as a ShortcutOverride, then fires the action.
+            kind in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride)
             and isinstance(event, QKeyEvent)
             and not event.isAutoRepeat()
             and event.key() not in _MODIFIER_KEYS
         ):
             combo = event.keyCombination().toCombined()
-            text = QKeySequence(combo).toString(QKeySequence.SequenceFormat.NativeText)
-            # One key press reaches this filter once per widget it propagates
-            # through; only a new key (or the same one later) changes the caption.
-            if (text and text != self._caption) or time.monotonic() - self._caption_at > 0.2:
-                self._caption = text
-                self._caption_at = time.monotonic()
-                self._start()
+            self._echo(QKeySequence(combo).toString(QKeySequence.SequenceFormat.NativeText))
+        elif kind == QEvent.Type.Shortcut and isinstance(event, QShortcutEvent):
+            self._echo(event.key().toString(QKeySequence.SequenceFormat.NativeText))
         return False
+
+    def _echo(self, text: str) -> None:
+        # One key press reaches this filter once per widget it propagates through,
+        # and a shortcut as an override and then as the shortcut itself: only a new
+        # key (or the same one later) changes the caption.
+        if (text and text != self._caption) or time.monotonic() - self._caption_at > 0.2:
+            self._caption = text
+            self._caption_at = time.monotonic()
+            self._start()
 
     def _start(self) -> None:
         self.raise_()
