@@ -53,6 +53,7 @@ FEATURES = (
     "coroscope.widgets.features.classroom",
     "coroscope.widgets.features.record_feature",
     "coroscope.widgets.features.loop_anatomy",
+    "coroscope.widgets.features.problems_feature",
 )
 
 # What Qt scroll areas such as the code and console views ask for by default.

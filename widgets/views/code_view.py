@@ -3,23 +3,34 @@
 Every level of a task's await chain that lies in this file is marked: the
 innermost strongly (where the task is parked), outer levels faintly (the
 ``await`` calls it is inside). Task names sit in a margin right of the code.
+A line where a problem was found (``set_problems``) gets a ⚠ in the line-number
+gutter, with the problem in its tooltip, and a wavy underline.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from pathlib import Path
 
 from coroscope.models.task_model import TaskModel
 from coroscope.widgets.paint import theme
-from PySide6.QtCore import QPointF, QRect, Qt
-from PySide6.QtGui import QColor, QFontMetrics, QPainter, QTextCursor, QTextFormat
-from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFontMetrics,
+    QPainter,
+    QTextCharFormat,
+    QTextCursor,
+    QTextFormat,
+)
+from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QToolTip, QWidget
 
 MAX_SOURCE_BYTES = 2_000_000
 # A line holding more tasks than this gets one tag, "first +N more", so ten
 # thousand tasks parked on one await cost one label (and a narrow margin).
 MAX_TAGS_PER_LINE = 4
+PROBLEM_MARK = "⚠"
 
 Mark = tuple[QColor, str, bool]  # (task colour, task name, innermost level?)
 
@@ -27,13 +38,29 @@ Mark = tuple[QColor, str, bool]  # (task colour, task name, innermost level?)
 class _Margin(QWidget):
     """A strip beside the text that the view paints (line numbers, task tags)."""
 
-    def __init__(self, view: QPlainTextEdit, paint: Callable[[QWidget, QRect], None]) -> None:
+    def __init__(
+        self,
+        view: QPlainTextEdit,
+        paint: Callable[[QWidget, QRect], None],
+        tip: Callable[[QPoint], str] | None = None,
+    ) -> None:
         super().__init__(view)
         self._paint = paint
+        self._tip = tip
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # it fills its rect
 
     def paintEvent(self, event) -> None:
         self._paint(self, event.rect())
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ToolTip and self._tip is not None:
+            text = self._tip(event.pos())
+            if text:
+                QToolTip.showText(event.globalPos(), text, self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().event(event)
 
 
 class CodeView(QPlainTextEdit):
@@ -46,9 +73,10 @@ class CodeView(QPlainTextEdit):
         self._found: dict[int, list[tuple[int, str, bool]]] | None = None
         self._tags_width = 0
         self._compact = False
+        self._problems: dict[int, str] = {}  # line -> what was found wrong there
         self.setReadOnly(True)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self._numbers = _Margin(self, self.paint_numbers)
+        self._numbers = _Margin(self, self.paint_numbers, self._problem_tip)
         self._tags = _Margin(self, self.paint_tags)
         self.blockCountChanged.connect(self._update_margins)
         self.updateRequest.connect(self._scroll_margins)
@@ -79,6 +107,39 @@ class CodeView(QPlainTextEdit):
     def marks(self) -> dict[int, list[Mark]]:
         """Line number -> the task marks currently drawn on it."""
         return self._marks
+
+    def set_problems(self, problems: dict[int, str]) -> None:
+        """Mark these lines of the shown file (line -> what was found wrong there)."""
+        if problems != self._problems:
+            self._problems = problems
+            self._version = -1  # lay the line marks out again on the next refresh
+            self._numbers.update()
+
+    def problems(self) -> dict[int, str]:
+        return self._problems
+
+    def show_line(self, line: int) -> bool:
+        """Scroll to ``line`` and select it; False if the shown text has no such line."""
+        block = self.document().findBlockByNumber(line - 1)
+        if line < 1 or not block.isValid():
+            return False
+        # Selected from its end back to its start, so the view scrolls to where
+        # the line begins rather than to its far end.
+        cursor = QTextCursor(block)
+        cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock)
+        cursor.movePosition(QTextCursor.MoveOperation.StartOfBlock, QTextCursor.MoveMode.KeepAnchor)
+        self.setTextCursor(cursor)
+        self.centerCursor()
+        self.horizontalScrollBar().setValue(0)
+        return True
+
+    def _problem_tip(self, pos: QPoint) -> str:
+        line = self.cursorForPosition(QPoint(0, pos.y())).blockNumber() + 1
+        problem = self._problems.get(line)
+        if not problem:
+            return ""
+        text = html.escape(problem).replace("\n", "<br>")
+        return f"<b>{PROBLEM_MARK} line {line}</b><br>{text}"
 
     # -- frame tick ------------------------------------------------------------
     def refresh(self) -> None:
@@ -123,9 +184,31 @@ class CodeView(QPlainTextEdit):
             selection.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
             selection.cursor = QTextCursor(block)
             selections.append(selection)
+        selections.extend(self._problem_selections())
         self.setExtraSelections(selections)
         self._numbers.update()
         self._tags.update()
+
+    def _problem_selections(self) -> list[QTextEdit.ExtraSelection]:
+        """A wavy underline under the code of each line with a problem."""
+        selections = []
+        colour = theme.current().state_colour("cancelled")
+        for line in sorted(self._problems):
+            block = self.document().findBlockByNumber(line - 1)
+            text = block.text() if block.isValid() else ""
+            if not text.strip():
+                continue
+            selection = QTextEdit.ExtraSelection()
+            selection.format.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
+            selection.format.setUnderlineColor(colour)
+            cursor = QTextCursor(block)
+            cursor.setPosition(block.position() + len(text) - len(text.lstrip()))
+            cursor.setPosition(
+                block.position() + len(text.rstrip()), QTextCursor.MoveMode.KeepAnchor
+            )
+            selection.cursor = cursor
+            selections.append(selection)
+        return selections
 
     # -- margins -----------------------------------------------------------------
     def gutter_width(self) -> int:
@@ -207,6 +290,16 @@ class CodeView(QPlainTextEdit):
             top, height = round(geometry.top()), round(geometry.height())
             if entries:
                 painter.fillRect(0, top, t.px(4), height, entries[0][0])
+            if number in self._problems:
+                painter.setPen(t.state_colour("cancelled"))
+                painter.drawText(
+                    t.px(5),
+                    top,
+                    margin.width(),
+                    height,
+                    Qt.AlignmentFlag.AlignVCenter,
+                    PROBLEM_MARK,
+                )
             painter.setPen(t.colour("text") if entries else t.colour("dim_text"))
             painter.drawText(
                 0,

@@ -8,6 +8,7 @@ Mouse: click the ✕ to cancel (↻ runs a finished task again); drag along a
 sleeping task's bar to set its remaining time, or double-click the bar to type
 it; right-click for every action. Keys act on the selected lane: Delete cancels,
 W wakes, D delays by a second, R runs again, Enter edits the remaining time.
+A task with a problem found (``set_problems``) wears a ⚠ beside its name.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ _STATE_W = 118
 _INFO_W = 260
 _BUTTON_W = 30
 _NO_LOOKS: dict = {}
+PROBLEM_BADGE = "⚠"
 
 
 class TaskLanesView(PaintedRows, QAbstractScrollArea):
@@ -71,6 +73,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         # looks the same as last frame is copied, not drawn again (only a sleeping
         # task's bar moves), which keeps frames cheap while timers fire.
         self._pictures: dict[int, dict[tuple, QPixmap]] = {}
+        self._problems: dict[int, str] = {}  # task id -> what was found wrong with it
         # A viewport made here rather than by Qt: PySide6 spends ~30 ms the first
         # time it is handed a plain QWidget it did not create (it inspects every
         # widget class), and this would be the first one, delaying the window.
@@ -166,6 +169,15 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         if changed or animating or self._behind or self._drag is not None:
             self.viewport().update()
 
+    def set_problems(self, problems: dict[int, str]) -> None:
+        """Badge the lanes of these tasks (id -> the titles of their problems)."""
+        if problems != self._problems:
+            self._problems = problems
+            self.viewport().update()
+
+    def problems(self) -> dict[int, str]:
+        return self._problems
+
     def _visible_rows(self) -> list[TaskRow]:
         first = self._first_visible()
         count = self.viewport().height() // self.row_height + 2
@@ -247,6 +259,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         areas = self._areas(row_rect)
         bar = areas["bar"]
         selected, hover, hover_button = self._selected, self._hover, self._hover_button
+        problems = self._problems
         dragged = self._drag[0] if self._drag is not None else None
         pictures = self._pictures
         shown: dict[int, dict[tuple, QPixmap]] = {}
@@ -271,6 +284,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
                 row.frames,
                 row.result,
                 row.exception,
+                problems.get(row.id),
                 moving,
             )
             looks = pictures.get(row.id, _NO_LOOKS)
@@ -336,9 +350,16 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         t = theme.current()
         self._paint_shapes(p, row, rect, index, moving, areas)
         font = self._font(10.5, bold=True)
-        name = self._elide(row.name, font, areas["name"].width())
+        name_area = areas["name"]
+        if row.id in self._problems:
+            badge = self._font(11, bold=True)
+            width = t.px(18)
+            name_area = name_area.adjusted(0, 0, -width, 0)
+            spot = QRect(name_area.right() + 1, name_area.top(), width, name_area.height())
+            draw_static_text(p, spot, PROBLEM_BADGE, badge, t.state_colour("cancelled"), "right")
+        name = self._elide(row.name, font, name_area.width())
         pen = t.task_colour(row.colour) if row.live else t.colour("dim_text")
-        draw_static_text(p, areas["name"], name, font, pen)
+        draw_static_text(p, name_area, name, font, pen)
         # info: where it is parked, or how it ended
         font = self._font(9, mono=True)
         info = self._elide(self._info_text(row), font, areas["info"].width())
@@ -563,6 +584,13 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
     def select(self, task_id: int) -> None:
         self._select(task_id)
 
+    def reveal(self, task_id: int) -> None:
+        """Select ``task_id``'s lane and scroll it into view."""
+        self._select(task_id)
+        ids = [r.id for r in self._rows]
+        if task_id in ids:
+            self._ensure_visible(ids.index(task_id))
+
     # -- inline editor -------------------------------------------------------
     def edit_remaining(self, task_id: int) -> QDoubleSpinBox | None:
         row = self.model.get(task_id)
@@ -637,6 +665,10 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         if row.outcome:
             lines.append(row.outcome)
         lines.append(f"resumed {row.resumes} times")
+        problem = self._problems.get(row.id)
+        if problem:
+            colour = theme.current().state_colour("cancelled").name()
+            lines.append(f"<span style='color:{colour}'>{PROBLEM_BADGE} {problem}</span>")
         if area == "bar" and row.state == "sleep":
             lines.append("<i>drag to set the remaining time; double-click to type it</i>")
         elif area == "button":
