@@ -151,3 +151,25 @@ def test_progress_bar_draws_only_on_a_terminal():
     assert bar.render(5, 10).count("█") == bar.render(5, 10).count("░")
     bar.close()
     assert shown.getvalue().endswith("\r\x1b[K")
+
+
+def test_a_gif_keeps_one_palette_and_stores_only_what_changed(tmp_path):
+    """A window take is mostly still: with one palette for the whole take each GIF
+    frame is just the rectangle that changed, and a colour the caller said would
+    come (a state colour, say) is exact although the first frame lacked it."""
+    width, height, red = 320, 240, (239, 68, 68)
+    still = np.full((height, width, 4), 40, dtype=np.uint8)
+    still[..., 3] = 255
+    gif = tmp_path / "take.gif"
+    encoder = EncoderThread(VideoEncoder(gif, (width, height), 10, colours=[red]))
+    for step in range(40):
+        shown = still.copy()
+        shown[100:120, step * 5 : step * 5 + 20, :3] = red[::-1]  # BGRA: blue first
+        encoder.put(shown)
+    encoder.finish()
+    frames = decode(gif)
+    assert len(frames) == 40
+    assert tuple(frames[30][110, 30 * 5 + 10]) == red
+    assert tuple(frames[30][10, 10]) == (40, 40, 40)
+    # 40 frames of 320x240 in well under what two whole frames would take
+    assert gif.stat().st_size < 2 * width * height

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from coroscope.takes.video_encoder import EncoderError, EncoderThread, VideoEncoder
 from coroscope.widgets.features.frame_grabber import FrameGrabber
+from coroscope.widgets.paint import theme
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QWidget
 
@@ -44,7 +45,8 @@ class LiveRecorder:
         self.grabber = FrameGrabber(widget, background=background)
         width, height = self.size = self.grabber.size
         queue = max(2, min(fps, MAX_QUEUE_BYTES // (width * height * 4)))
-        self.encoder = EncoderThread(VideoEncoder(path, self.size, fps), max_queue=queue)
+        encoder = VideoEncoder(path, self.size, fps, theme.current().swatches())
+        self.encoder = EncoderThread(encoder, max_queue=queue)
         self.frames = 0  # frame slots filled, repeats included
         self.repeated = 0  # slots filled by repeating a grab because the GUI was late
         self.started = now()

@@ -60,6 +60,13 @@ class Theme:
     def colour(self, name: str) -> QColor:
         return QColor(getattr(self, name))
 
+    def swatches(self) -> list[tuple[int, int, int]]:
+        """Every colour the theme paints with (RGB), for a GIF take's one palette."""
+        names = [self.window, self.base, self.alt_base, self.text, self.dim_text]
+        names += [self.grid, self.accent, *self.task_colours, *self.state_colours.values()]
+        colours = [QColor(name) for name in dict.fromkeys(names)]
+        return [(c.red(), c.green(), c.blue()) for c in colours]
+
     def px(self, value: float) -> int:
         """A size in pixels, scaled for presentation mode."""
         return max(1, round(value * self.scale))

@@ -271,7 +271,10 @@ def _record(session, options, progress, on_frame, encode, wall0, ctrl_c) -> Take
     tail = round(TAIL_SECONDS * fps)
     cap = round(AUTO_LIMIT * fps)
     grabber = FrameGrabber(session.panel, options.size, background=theme.current().window)
-    encoder = EncoderThread(VideoEncoder(options.output, options.size, fps)) if encode else None
+    colours = theme.current().swatches()
+    encoder = (
+        EncoderThread(VideoEncoder(options.output, options.size, fps, colours)) if encode else None
+    )
     frames = 0
     ended_at: int | None = None
     limited = False
