@@ -6,7 +6,7 @@ import av
 import numpy as np
 import pytest
 from coroscope.control.run import Target
-from coroscope.widgets.features.frame_grabber import even_size
+from coroscope.widgets.features.frame_grabber import even_size, to_array
 from PySide6.QtCore import Qt
 
 from tests.trace_schema import problems
@@ -45,10 +45,23 @@ def test_record_button_records_the_window_until_pressed_again(qtbot, window, fea
     recorder = feature.recorder
     assert recorder is not None and feature.record_action.isChecked()
     assert window.windowTitle().startswith("● REC 0:00 — Countdown")
-    assert "Recording the window to" in window.statusBar().currentMessage()
+    # the status bar says so, without the path (a home folder in a public video)
+    assert (
+        window.statusBar().currentMessage()
+        == "Recording the window (MP4 (H.264)); press Record to stop"
+    )
     qtbot.waitUntil(lambda: recorder.frames >= 12, timeout=5000)
     window.tick()
     assert feature.record_action.text().startswith("Stop 0:0")
+    assert str(tmp_path) in feature.record_action.toolTip()
+    # ...but the frames show the app as it looks when not recording
+    frame = recorder.grabber.fit(window.grab().toImage())
+    with feature.as_when_not_recording():
+        idle = recorder.grabber.grab()
+    button = window.toolbar.widgetForAction(feature.record_action)
+    assert button.text().startswith("Stop 0:0") and button.isChecked()  # and back again
+    assert window.statusBar().currentMessage().startswith("Recording the window")
+    assert recorder.recording
     click(qtbot, window, feature.record_action)
     message = wait_saved(qtbot, window, feature)
     [take] = list(tmp_path.iterdir())
@@ -58,6 +71,16 @@ def test_record_button_records_the_window_until_pressed_again(qtbot, window, fea
     assert feature.record_action.text() == "Record" and not feature.record_action.isChecked()
     frames = decode(take)
     assert len(frames) == recorder.frames >= 12
+    # the take's frames look like the idle grab where the recording chrome would be
+    assert button.isVisible(), (window.size(), button.geometry())
+    area = button.rect().translated(button.mapTo(window, button.rect().topLeft()))
+    bar = window.statusBar().geometry()
+    bar.setWidth(bar.width() * 2 // 5)  # where messages go (the readouts on the right move)
+    for rect in (area, bar):
+        rows, cols = slice(rect.top(), rect.bottom()), slice(rect.left(), rect.right())
+        recording_look = to_array(frame)[rows, cols, :3].astype(int)
+        assert abs(idle[rows, cols, :3].astype(int) - recording_look).max() > 60
+        assert abs(frames[-2][rows, cols, ::-1].astype(int) - idle[rows, cols, :3]).mean() < 8
     width, height = even_size(window.size())
     assert frames[0].shape == (height, width, 3)
     # the rings counted down while recording

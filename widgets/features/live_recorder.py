@@ -15,8 +15,10 @@ instead of blocking the GUI.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from coroscope.takes.video_encoder import EncoderError, EncoderThread, VideoEncoder
@@ -38,10 +40,12 @@ class LiveRecorder:
         fps: int = 30,
         background: str = "#000000",
         now: Callable[[], float] = time.monotonic,
+        while_grabbing: Callable[[], AbstractContextManager] = contextlib.nullcontext,
     ) -> None:
         self.widget = widget
         self.fps = fps
         self._now = now
+        self._while_grabbing = while_grabbing
         self.grabber = FrameGrabber(widget, background=background)
         width, height = self.size = self.grabber.size
         queue = max(2, min(fps, MAX_QUEUE_BYTES // (width * height * 4)))
@@ -80,7 +84,8 @@ class LiveRecorder:
         missing = due - self.frames
         if missing <= 0:
             return
-        frame = self.grabber.grab()
+        with self._while_grabbing():
+            frame = self.grabber.grab()
         try:
             accepted = self.encoder.put(frame, repeat=missing, block=block)
         except EncoderError:

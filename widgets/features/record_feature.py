@@ -19,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import datetime
 import re
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -91,6 +93,10 @@ class RecordFeature(QObject):
         self.panel = "window"
         self.recorder: LiveRecorder | None = None
         self.finishing: LiveRecorder | None = None
+        # The status bar's word on the recording under way, which no frame shows.
+        self._recording_note = ""
+        self._recording_note_until = 0.0
+        self._recording_to: Path | None = None
         self.dialog: QFileDialog | None = None
         self._shown_second = -1
         self._icons = (_icon(False), _icon(True))
@@ -187,6 +193,36 @@ class RecordFeature(QObject):
     def _message(self, text: str, ms: int = 10000) -> None:
         self.window.statusBar().showMessage(text, ms)
 
+    @contextlib.contextmanager
+    def as_when_not_recording(self) -> Iterator[None]:
+        """Around each grab of a take: the frames show the app as it looks when not
+        recording, with the Record button idle and no word of the recording in the
+        status bar. Only the grab sees it: nothing is repainted on screen between."""
+        action = self.record_action
+        bar = self.window.statusBar()
+        saying = bar.currentMessage() == self._recording_note
+        shown = (action.text(), action.icon(), action.isChecked())
+        # The button follows the action through events, which blocking its signals
+        # keeps; what it blocks is toggled(), which would stop the recording.
+        action.blockSignals(True)
+        action.setText("Record")
+        action.setIcon(self._icons[0])
+        action.setChecked(False)
+        if saying:
+            bar.blockSignals(True)
+            bar.clearMessage()
+        try:
+            yield
+        finally:
+            if saying:
+                left = max(1, round((self._recording_note_until - time.monotonic()) * 1000))
+                bar.showMessage(self._recording_note, left)
+                bar.blockSignals(False)
+            action.setText(shown[0])
+            action.setIcon(shown[1])
+            action.setChecked(shown[2])
+            action.blockSignals(False)
+
     def set_panel(self, key: str) -> None:
         self.panel = key
         self.panel_actions[key].setChecked(True)
@@ -221,17 +257,26 @@ class RecordFeature(QObject):
                 path = self.default_path()
             output = check_output(path, VIDEO_EXTENSIONS)
             self.recorder = live.LiveRecorder(
-                self.panel_widget(), output, self.fps, background=theme.current().window
+                self.panel_widget(),
+                output,
+                self.fps,
+                background=theme.current().window,
+                while_grabbing=self.as_when_not_recording,
             )
         except (OutputPathError, encoding.EncoderError) as exc:
             return self._failed_to_start(str(exc))
         except OSError as exc:
             return self._failed_to_start(exc.strerror or str(exc))
+        self._recording_to = output
         self._shown_second = -1
         self._show_state()
         what = "the window" if self.panel == "window" else f"the {self.panel} panel"
         format_label = encoding.FORMATS[output.suffix.lower()].label
-        self._message(f"Recording {what} to {output} ({format_label}); press Record to stop")
+        # No path here: the status bar is in view (but never in the take's frames);
+        # the Record button's tooltip says where.
+        self._recording_note = f"Recording {what} ({format_label}); press Record to stop"
+        self._recording_note_until = time.monotonic() + 10
+        self._message(self._recording_note)
         return True
 
     def _failed_to_start(self, reason: str) -> bool:
@@ -334,7 +379,9 @@ class RecordFeature(QObject):
         action.setChecked(True)
         action.setIcon(self._icons[1])
         action.setText(f"Stop {_clock(second)}")
-        action.setToolTip(f"Recording for {_clock(second)}; press to stop ({SHORTCUT})")
+        action.setToolTip(
+            f"Recording to {self._recording_to} for {_clock(second)}; press to stop ({SHORTCUT})"
+        )
         self.window.setWindowTitle(f"● REC {_clock(second)} — {title}")
 
     # -- closing ------------------------------------------------------------------
