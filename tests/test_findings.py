@@ -64,17 +64,10 @@ def line_of(path: Path, fragment: str) -> int:
     return text[: text.index(fragment)].count("\n") + 1
 
 
-# (Until Stop survives a cycle of awaits, a cycle's trace dies in a RecursionError.)
-CYCLE_PENDING = pytest.mark.skip(reason="Stop recursing on cyclic awaits")
-
-
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(
     "sample",
-    [
-        pytest.param(s, marks=CYCLE_PENDING) if s == "deadlock_cycle.py" else s
-        for s in sorted(SAMPLE_FINDINGS)
-    ],
+    sorted(SAMPLE_FINDINGS),
 )
 def test_each_mistake_is_named_with_its_line(tmp_path, sample):
     kind, fragment, exit_code = SAMPLE_FINDINGS[sample]
@@ -106,7 +99,6 @@ def test_a_deadlock_stops_the_trace_at_once(tmp_path, capsys):
     assert all(task["state"] != "pending" for task in document["tasks"])
 
 
-@CYCLE_PENDING
 @pytest.mark.timeout(60)
 def test_the_cycle_of_a_deadlock_is_named(tmp_path, capsys):
     code, document, _err = trace(tmp_path, str(SAMPLES / "deadlock_cycle.py"), capsys)

@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable
 from typing import TextIO
 
+from coroscope.control.cycles import cancel_tasks
 from coroscope.control.output import TaskStream
 from coroscope.control.run import RerunError, Run, Target
 from coroscope.loop.events import ClockChanged, Output, SessionEvent
@@ -190,7 +191,8 @@ class Controller:
 
     def cancel(self, task_id: int) -> None:
         task, _row = self._live_task(task_id)
-        task.cancel()
+        # Not task.cancel(): in a cycle of tasks awaiting each other it recurses.
+        cancel_tasks([task])
         self.loop._wake()
 
     def _sleep_entry(self, task_id: int):

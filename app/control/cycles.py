@@ -48,6 +48,10 @@ from collections.abc import Iterable
 _MAX_DEPTH = 100
 
 _GatheringFuture = getattr(asyncio.tasks, "_GatheringFuture", ())
+# The C Task and the pure-Python one (a task factory may make those): both pass
+# cancel() on to their _fut_waiter, and neither is a subclass of the other.
+_PY_TASK: type[asyncio.Task] = getattr(asyncio.tasks, "_PyTask", asyncio.Task)
+_TASKS = (asyncio.Task, _PY_TASK)
 _UNSEEN, _OPEN, _DONE = 0, 1, 2
 
 
@@ -55,11 +59,11 @@ def _passes_cancel_to(future: asyncio.Future) -> list[asyncio.Future]:
     """The pending futures that ``future.cancel()`` would cancel in turn."""
     if future.done():
         return []
-    if isinstance(future, asyncio.Task):
+    if isinstance(future, _TASKS):
         waiter = future._fut_waiter  # type: ignore[attr-defined]
         return [waiter] if waiter is not None and not waiter.done() else []
     if isinstance(future, _GatheringFuture):
-        return [child for child in future._children if not child.done()]  # type: ignore[attr-defined]
+        return [child for child in future._children if not child.done()]
     return []
 
 
@@ -159,9 +163,9 @@ def cancel_tasks(tasks: Iterable[asyncio.Task]) -> list[asyncio.Task]:
     for future in order:
         if id(future) not in too_deep:
             continue
-        if isinstance(future, asyncio.Task):
+        if isinstance(future, _TASKS):
             waiter = future._fut_waiter  # type: ignore[attr-defined]
-            if isinstance(waiter, asyncio.Task) and not interrupt(future):
+            if isinstance(waiter, _TASKS) and not interrupt(future):
                 failed.append(future)
             # A task awaiting a gather() wakes when that gather is cancelled here.
         else:
@@ -174,6 +178,6 @@ def cancel_tasks(tasks: Iterable[asyncio.Task]) -> list[asyncio.Task]:
             except RecursionError:
                 # Passed on through something not modelled above (a Future subclass
                 # of the program's own): wake the task directly instead.
-                if not (isinstance(future, asyncio.Task) and interrupt(future)):
+                if not (isinstance(future, _TASKS) and interrupt(future)):
                     failed.append(future)  # type: ignore[arg-type]
     return failed
