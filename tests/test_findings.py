@@ -299,3 +299,67 @@ def test_the_narration_says_each_mistake_in_its_own_words():
         loop.run_until_complete(controller.stop())
         controller.close()
         loop.close()
+
+
+TOP_LEVEL_BLOCKS = """
+import asyncio
+import time
+
+time.sleep(0.3)  # like a slow import: under python no loop runs yet
+
+
+async def main():
+    await asyncio.sleep(0.1)
+    time.sleep(0.3)  # this one blocks the program's loop
+
+
+asyncio.run(main())
+time.sleep(0.3)  # and after asyncio.run() the loop is gone again
+"""
+
+
+@pytest.mark.timeout(60)
+def test_a_scripts_top_level_code_blocks_no_loop(tmp_path):
+    script = tmp_path / "top.py"
+    script.write_text(TOP_LEVEL_BLOCKS)
+    code, document, err = trace_apart(tmp_path, str(script))
+    assert code == 0, err
+    lines = [p["line"] for p in document["problems"]]
+    assert lines == [f"top.py:{line_of(script, 'time.sleep(0.3)  # this one')}"]
+
+
+THREAD_ANSWERS = """
+import asyncio
+import threading
+import time
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    answer = loop.create_future()
+
+    def worker():
+        time.sleep(0.3)
+        loop.call_soon_threadsafe(answer.set_result, 42)
+
+    threading.Thread(target=worker).start()
+    async with asyncio.timeout(30):
+        print("answer", await answer)
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.timeout(60)
+def test_autojump_waits_for_a_plain_thread(tmp_path):
+    """Idle loop time may be skipped only while nothing outside the loop can wake
+    it: a thread of the program's could (it did not leap to the 30 s timeout)."""
+    script = tmp_path / "thread.py"
+    script.write_text(THREAD_ANSWERS)
+    code, document, err = trace_apart(tmp_path, str(script))
+    assert code == 0, err
+    assert "main failed" not in err
+    assert [t["state"] for t in document["tasks"]] == ["done"]
+    assert document["problems"] == []
+    assert 0.25 < document["otherData"]["loop_time"] < 5

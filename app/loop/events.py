@@ -121,6 +121,9 @@ class LoopBlocked(NamedTuple):
     file: str
     line: int
     cpu: float = -1.0
+    # The step ran a script's top-level code (its imports, say): under python that
+    # runs before any loop exists, so it held Coroscope's loop, not the program's.
+    top_level: bool = False
 
 
 class PythonWarned(NamedTuple):

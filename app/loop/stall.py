@@ -65,11 +65,7 @@ class StallWatch:
         for entry in scheduler._entries.values():
             if entry.run is not None and not entry.handle._cancelled:
                 return True
-        if loop._external_io_pending():
-            return True
-        if getattr(loop, "_signal_handlers", None):
-            return True
-        return threads_could_wake()
+        return loop._woken_from_outside()
 
     def stalled_tasks(self) -> tuple[int, tuple[int, ...]] | None:
         """(run, ids of its waiting tasks) if a run is stalled, else None."""

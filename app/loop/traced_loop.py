@@ -25,7 +25,7 @@ from coroscope.loop.anatomy.hooks import AnatomyHooks
 from coroscope.loop.clock import VirtualClock
 from coroscope.loop.events import EventLog, LoopStalled, PythonWarned
 from coroscope.loop.scheduler import Scheduler
-from coroscope.loop.stall import StallWatch
+from coroscope.loop.stall import StallWatch, threads_could_wake
 from coroscope.loop.tracer import DEFAULT_BLOCK_THRESHOLD, Tracer
 
 if TYPE_CHECKING:
@@ -83,6 +83,8 @@ class TracingMixin(AnatomyHooks):
 
     def _call_soon(self, callback: Callable, args: tuple, context: Any) -> asyncio.Handle:
         handle = asyncio.Handle(callback, args, self, context)
+        if handle._source_traceback:  # type: ignore[attr-defined]  # debug mode: ends at the caller
+            del handle._source_traceback[-1]  # type: ignore[attr-defined]
         self._push_ready(handle)
         return handle
 
@@ -95,13 +97,21 @@ class TracingMixin(AnatomyHooks):
         # The hottest call in any loop: every task step goes through it.
         if self._closed:
             raise RuntimeError("Event loop is closed")
-        if self._debug:
-            self._check_callback(callback, "call_soon")
         handle = asyncio.Handle(callback, args, self, context)
+        if self._debug:
+            self._debug_checks(callback, "call_soon", handle, 1)
         self._push_ready(handle)
         if self._needs_wake:
             self._wake()
         return handle
+
+    def _debug_checks(self, callback: Callable, method: str, handle: Any, ours: int) -> None:
+        """What asyncio checks in debug mode, and a handle's creation traceback that
+        ends where the program called, without the ``ours`` frames of Coroscope's."""
+        self._check_thread()
+        self._check_callback(callback, method)
+        if handle._source_traceback:
+            del handle._source_traceback[-ours:]
 
     def call_later(
         self,
@@ -132,9 +142,9 @@ class TracingMixin(AnatomyHooks):
         if when is None or math.isnan(when):
             raise TypeError("when must be a number")
         self._check_closed()
-        if self._debug:
-            self._check_callback(callback, "call_at")
         handle = asyncio.TimerHandle(when, callback, args, self, context)
+        if self._debug:  # (frames of ours: call_later or call_at, and this one)
+            self._debug_checks(callback, "call_at", handle, 2)
         self.scheduler.push_timer(handle, now)
         if self._needs_wake:
             self._wake()
@@ -225,6 +235,8 @@ class TracingMixin(AnatomyHooks):
     def run_in_executor(
         self, executor: Executor | None, func: Callable[[*_Ts], _T], *args: *_Ts
     ) -> asyncio.Future[_T]:
+        if self._debug:  # before the anatomy hooks wrap ``func`` in a job
+            self._check_callback(func, "run_in_executor")
         future = super().run_in_executor(executor, func, *args)
         self.scheduler.label_future(future, f"executor: {getattr(func, '__name__', 'call')}()")
         self._external_jobs += 1
@@ -261,11 +273,21 @@ class TracingMixin(AnatomyHooks):
         if (
             wait > 0
             and self.autojump
-            and not self._external_io_pending()
+            and not self._woken_from_outside()
             and self.scheduler.jump_to_next_timer()
         ):
             return 0.0
         return wait
+
+    def _woken_from_outside(self) -> bool:
+        """Whether something outside the loop may still hand it work, so idle loop
+        time must pass as real time: a socket or pipe, a busy executor job or child,
+        a signal handler (a signal may come), a thread of the program's."""
+        return (
+            self._external_io_pending()
+            or bool(getattr(self, "_signal_handlers", None))
+            or threads_could_wake()
+        )
 
     def pause(self) -> None:
         self.clock.pause()
@@ -308,6 +330,9 @@ class HeadlessLoop(TracingMixin, asyncio.SelectorEventLoop):
     def __init__(self, **tracing: Any) -> None:
         self._init_tracing(**tracing)
         super().__init__()
+        # The scheduler's ready queue is the loop's: code that looks at asyncio's
+        # (``while loop._ready: loop._run_once()``) sees what will run.
+        self._ready = self.scheduler._ready
 
     def _external_io_pending(self) -> bool:
         # One registration is the loop's own self-pipe.

@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import traceback
 import weakref
+from asyncio import base_events
+from asyncio.log import logger
 from collections import deque
 from collections.abc import Callable
 from contextvars import Context
@@ -53,6 +55,7 @@ from coroscope.loop.scheduler import RUN_ID, SLEEP_CALLBACK, Scheduler
 from coroscope.loop.states import Ending, Warned
 
 _Task = asyncio.Task
+_format_handle = base_events._format_handle  # type: ignore[attr-defined]
 # Asked for every timer scheduled (which task set it): bound once, not looked up.
 _get_running_loop = asyncio.events._get_running_loop
 _current_task = asyncio.current_task
@@ -157,10 +160,14 @@ class Tracer:
         # Called once per announced task with (task, info), e.g. so a run can
         # remember how to start a finished task again.
         self.on_task_created: Callable[[asyncio.Task, TaskInfo], None] | None = None
-        # The watchdog stores here the line it saw the main thread stuck on, and
-        # the share of the step the thread spent computing (-1: not measured).
-        self.blocked_at: tuple[str, int] | None = None
-        self.blocked_cpu = -1.0
+        # The watchdog's last look at a long step: (the step's step_started_wall,
+        # file, line it was running, share of the time the thread ran or wanted
+        # to: -1 if not measured).
+        self.sampled: tuple[float, str, int, float] | None = None
+        # The step_started_wall of a step that ran a script's top-level code: under
+        # python that runs before any loop exists, so it blocks no loop of the
+        # program's (the script runtime marks it).
+        self.top_level_step: float | None = None
         self.step_started_wall: float | None = None
         scheduler.whose_step = self.current_task_id
 
@@ -256,6 +263,9 @@ class Tracer:
         unannounced = self._unannounced
         sleeps_get = self.scheduler._sleeps.get  # the timer behind a sleep's future
         threshold = self.block_threshold
+        loop = _get_running_loop()
+        if loop is not None and loop.get_debug():  # asyncio's slow-callback warning too
+            threshold = min(threshold, loop.slow_callback_duration)
         ran = 0
         # Listeners get this batch's events after it (see EventLog).
         with log.hold:
@@ -383,7 +393,7 @@ class Tracer:
                     if wall >= threshold:
                         if not frames and not task.done():
                             frames = await_frames(task.get_coro())
-                        self._blocked(task_id, info.name, wall, frames)
+                        self._slow(handle, task_id, info.name, wall, frames, wall0)
                         mark = perf_counter()
                     if not ran & 31 and mark > deadline:
                         break
@@ -411,8 +421,29 @@ class Tracer:
         wall = perf_counter() - wall0
         if self._unannounced:
             self.announce()
+        threshold = self.block_threshold
+        if handle._loop.get_debug():  # type: ignore[attr-defined]
+            threshold = min(threshold, handle._loop.slow_callback_duration)  # type: ignore[attr-defined]
+        if wall >= threshold:
+            what = describe_callback(handle._callback)  # type: ignore[attr-defined]
+            self._slow(handle, None, what, wall, None, wall0)
+
+    def _slow(
+        self,
+        handle: asyncio.Handle,
+        task_id: int | None,
+        what: str,
+        wall: float,
+        frames,
+        started: float,
+    ) -> None:
+        """A step or callback that took long: blocking, or slow to asyncio's debug mode."""
+        loop = handle._loop  # type: ignore[attr-defined]
+        if loop.get_debug() and wall >= loop.slow_callback_duration:
+            # As asyncio's _run_once says it, in debug mode.
+            logger.warning("Executing %s took %.3f seconds", _format_handle(handle), wall)
         if wall >= self.block_threshold:
-            self._blocked(None, describe_callback(handle._callback), wall, None)  # type: ignore[attr-defined]
+            self._blocked(task_id, what, wall, frames, started)
 
     def _waiting_on(self, task: asyncio.Task, waiter: object, frames) -> tuple:
         """(waiting kind, label, due time, awaited task ids) for a task parked on
@@ -552,11 +583,16 @@ class Tracer:
         text = f"{call} in {where} ended only that {'task' if task_id else 'callback'}"
         self.log.emit(Output(self.clock.now(), task_id, text, "stderr"))
 
-    def _blocked(self, task_id: int | None, what: str, wall: float, frames) -> None:
-        if self.blocked_at is not None:
-            file, line = self.blocked_at
+    def _blocked(self, task_id: int | None, what: str, wall: float, frames, started: float) -> None:
+        sampled = self.sampled
+        cpu = -1.0
+        if sampled is not None and sampled[0] == started:
+            _started, file, line, cpu = sampled
         else:
             frame = user_frame(frames) if frames else None
             file, line = (frame[0], frame[1]) if frame else ("", 0)
-        cpu, self.blocked_at, self.blocked_cpu = self.blocked_cpu, None, -1.0
-        self.log.emit(LoopBlocked(self.clock.now(), task_id, what, wall, file, line, cpu))
+        self.sampled = None
+        top_level = started == self.top_level_step
+        self.log.emit(
+            LoopBlocked(self.clock.now(), task_id, what, wall, file, line, cpu, top_level)
+        )

@@ -46,9 +46,12 @@ def _message(coro: Any) -> str:
 def _heard(coro: Any) -> None:
     # The frame running when the last reference went: as a rule the line with the
     # call that made the coroutine (``asyncio.sleep(1)`` on a line of its own).
-    frame = sys._getframe(1)
-    file, line = frame.f_code.co_filename, frame.f_lineno
-    del frame
+    try:
+        frame = sys._getframe(1)
+        file, line = frame.f_code.co_filename, frame.f_lineno
+        del frame
+    except ValueError:  # collected with no Python frame running (at interpreter exit)
+        file, line = "", 0
     loop = asyncio.events._get_running_loop()
     tell = getattr(loop, "heard_unawaited", None)
     if tell is not None:

@@ -267,6 +267,8 @@ class FindingsModel(FoldsByKind):
     def _blocked(self, event: LoopBlocked) -> None:
         if event.task is not None and event.task not in self._tasks:
             return  # a step of the app's own, not of the program
+        if event.top_level:
+            return  # a script's imports and top level: no loop of the program's yet
         who = self._name(event.task) or event.what
         busy = event.cpu >= BUSY_SHARE
         code = _source(event.file, event.line)
@@ -276,6 +278,12 @@ class FindingsModel(FoldsByKind):
                 f"{who} computed for {event.wall:.1f} s without reaching an await, so no "
                 "other task could run; add await asyncio.sleep(0) inside the loop, or move "
                 "the work to a thread with await asyncio.to_thread(...)."
+            )
+        elif event.cpu < 0:  # nobody saw what the step was doing
+            kind = "blocking call"
+            message = (
+                f"{who} held the loop for {event.wall:.1f} s, so nothing else could run "
+                "meanwhile; await anything slow, or run it with await asyncio.to_thread(...)."
             )
         else:
             kind = "blocking call"

@@ -110,6 +110,31 @@ class ScriptLoop:
         return forever
 
 
+def _mark_top_level() -> None:
+    """Tell the tracer that the step running now runs the script's top-level code."""
+    tracer = getattr(asyncio.get_running_loop(), "tracer", None)
+    if tracer is not None:
+        tracer.top_level_step = tracer.step_started_wall
+
+
+async def _after_top_level(awaitable: Any) -> Any:
+    """What the script's asyncio.run() or run_until_complete() awaits: a step of its
+    own for the top-level code before it (under python no loop runs that), then
+    the program, then the top-level code after it, marked again."""
+    await asyncio.sleep(0)
+    try:
+        result = await awaitable
+    except asyncio.CancelledError:
+        raise  # Stop: no top level runs on
+    except BaseException:
+        await asyncio.sleep(0)
+        _mark_top_level()
+        raise
+    await asyncio.sleep(0)
+    _mark_top_level()
+    return result
+
+
 def _set_result(future: asyncio.Future) -> None:
     if not future.done():
         future.set_result(None)
@@ -134,7 +159,7 @@ class ScriptRuntime:
     def run(self, coro: Any, *, debug: bool | None = None) -> Any:
         if not asyncio.iscoroutine(coro):
             raise ValueError(f"a coroutine was expected, got {coro!r}")
-        return coro
+        return _after_top_level(coro)
 
     def run_nested(self, coro: Any, *, debug: bool | None = None) -> Any:
         if inspect.iscoroutine(coro):
@@ -149,14 +174,14 @@ class ScriptRuntime:
             return _value(loop.run_until_complete(awaitable))  # not a loop: call it as written
         if not inspect.isawaitable(awaitable):
             raise TypeError("An asyncio.Future, a coroutine or an awaitable is required")
-        return awaitable
+        return _after_top_level(awaitable)
 
     def run_forever(self, loop: Any) -> asyncio.Future:
         target = loop if isinstance(loop, ScriptLoop) else self.script_loop
         return target.wait_until_stopped()
 
 
-def _module_namespace(script: Script, runtime: ScriptRuntime) -> dict:
+def _main_module(script: Script, runtime: ScriptRuntime) -> types.ModuleType:
     module = types.ModuleType("__main__")
     namespace = module.__dict__
     namespace.update(
@@ -168,7 +193,7 @@ def _module_namespace(script: Script, runtime: ScriptRuntime) -> dict:
         __package__=None,
     )
     namespace["__coroscope__"] = runtime
-    return namespace
+    return module
 
 
 _LIBRARY_DIRS = tuple(
@@ -250,12 +275,18 @@ async def run_module(script: Script) -> Any:
     """The ``main`` task of a script run: the module body, then its ``async def
     main()`` if the top level never starts asyncio itself."""
     loop = asyncio.get_running_loop()
-    namespace = _module_namespace(script, ScriptRuntime(loop))
+    module = _main_module(script, ScriptRuntime(loop))
+    namespace = module.__dict__
     _prepare_imports(str(Path(script.path).parent))
     script.begin_run()
     saved_stdin = sys.stdin
     sys.stdin = stdin = NoStdin()
     ended = True
+    _mark_top_level()
+    # As under python: pickle (a process pool's calls) finds the script's functions
+    # as __main__.name.
+    saved_main = sys.modules.get("__main__")
+    sys.modules["__main__"] = module
     try:
         body = eval(script.code, namespace)  # runs at once unless it awaits at top level
         if body is not None:
@@ -264,6 +295,7 @@ async def run_module(script: Script) -> Any:
             return None
         main = namespace.get("main")
         if _is_coroutine_function(main):
+            await asyncio.sleep(0)  # main() in steps of its own, after the top level
             return await main()
         script.report(
             ScriptProblem(
@@ -299,6 +331,11 @@ async def run_module(script: Script) -> Any:
     finally:
         if sys.stdin is stdin:
             sys.stdin = saved_stdin
+        if sys.modules.get("__main__") is module:
+            if saved_main is None:
+                del sys.modules["__main__"]
+            else:
+                sys.modules["__main__"] = saved_main
         leftovers = _cancel_leftovers(loop)
         if leftovers and ended:
             shown = ", ".join(leftovers[:5]) + (", …" if len(leftovers) > 5 else "")

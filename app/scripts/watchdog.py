@@ -6,7 +6,7 @@ step's start (``tracer.step_started_wall``); a daemon thread polls that mark a
 few times a second, which costs the step path nothing. Once a step has run past
 the tracer's block threshold, the thread samples the loop thread's stack
 (``sys._current_frames``) and stores the script line it is stuck on in
-``tracer.blocked_at``, so the ``LoopBlocked`` event names the right line. At
+``tracer.sampled``, so the ``LoopBlocked`` event names the right line. At
 every poll it also reads how long the loop thread has run or waited for a CPU
 (Linux's schedstat; else its CPU clock), so the event can tell a busy loop (the
 thread wants the CPU all along, even on a crowded machine) from a call that
@@ -266,17 +266,22 @@ class Watchdog:
             if baseline is None or baseline[0] != started:
                 baseline = (started, now, cpu)
             elapsed = now - started
-            if elapsed < tracer.block_threshold:
+            # Sampled well before the threshold, so a step that ends just past it
+            # has been seen too (polls are ``poll`` apart).
+            if elapsed < min(tracer.block_threshold / 2, self.poll):
                 continue
             frame = sys._current_frames().get(self._loop_thread)
             where = user_location(frame)
             del frame
             if tracer.step_started_wall != started:
                 continue  # that step ended while we looked
-            if where is not None:
-                tracer.blocked_at = where
+            share = -1.0
             if cpu_now is not None and now - baseline[1] > 0:
-                tracer.blocked_cpu = min(1.0, (cpu - baseline[2]) / (now - baseline[1]))
+                share = min(1.0, (cpu - baseline[2]) / (now - baseline[1]))
+            if where is not None:
+                tracer.sampled = (started, where[0], where[1], share)
+            if elapsed < tracer.block_threshold:
+                continue
             limit = self._limit()
             if not self._armed or limit is None or elapsed < limit:
                 continue
@@ -302,7 +307,8 @@ class Watchdog:
         elapsed = perf_counter() - request.started
         where = user_location(frame)
         if where is not None:
-            tracer.blocked_at = where
+            share = tracer.sampled[3] if tracer.sampled else -1.0
+            tracer.sampled = (request.started, where[0], where[1], share)
         file, line = where or ("", 0)
         task_id, what = self._blocker()
         message = (
