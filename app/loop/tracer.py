@@ -19,7 +19,6 @@ import asyncio
 import traceback
 import weakref
 from asyncio import base_events
-from asyncio.log import logger
 from collections import deque
 from collections.abc import Callable
 from contextvars import Context
@@ -191,7 +190,8 @@ class Tracer:
         info = TaskInfo(self._next_id, task.get_name(), parent, run, self.clock.now(), task)
         self._next_id += 1
         self._tasks[id(task)] = info
-        self._unparked[task] = info
+        if isinstance(task, _Task):  # the steps run_batch traces (and unparks)
+            self._unparked[task] = info
         self._unannounced.append(task)
         return info
 
@@ -441,7 +441,9 @@ class Tracer:
         loop = handle._loop  # type: ignore[attr-defined]
         if loop.get_debug() and wall >= loop.slow_callback_duration:
             # As asyncio's _run_once says it, in debug mode.
-            logger.warning("Executing %s took %.3f seconds", _format_handle(handle), wall)
+            base_events.logger.warning(  # type: ignore[attr-defined]
+                "Executing %s took %.3f seconds", _format_handle(handle), wall
+            )
         if wall >= self.block_threshold:
             self._blocked(task_id, what, wall, frames, started)
 
