@@ -73,6 +73,15 @@ def test_without_a_duration_the_take_lasts_until_the_run_ends_plus_a_second(qapp
     assert len(decode(options.output)) == 26
 
 
+def test_half_speed_makes_the_whole_take_twice_as_long(qapp, tmp_path):
+    options = TakeOptions(output=tmp_path / "slow.webm", size=(320, 200), fps=5, speed=0.5)
+    result = render_take(demo_target("countdown"), options, encode=False)
+    # main ends at 4.0 s of loop time, seen first in frame 40 (8 s of video), then
+    # 1 s of loop time is 2 s of video: 10 frames of tail (26 frames at 1x)
+    assert result.run_finished
+    assert result.frames == 51
+
+
 def test_speed_is_loop_seconds_per_video_second(qapp, tmp_path):
     options = TakeOptions(output=tmp_path / "fast.gif", duration=1.0, speed=2.0, **SMALL)
     result = render_take(demo_target("countdown"), options)

@@ -20,7 +20,8 @@ MIN_FPS = 1
 MAX_FPS = 60
 MAX_DURATION = 3600.0
 # A take without --duration lasts until the run ends, then holds the final
-# picture this long, and never runs past AUTO_LIMIT (a live clock never ends).
+# picture for this much loop time, and never runs past AUTO_LIMIT seconds of
+# video (a live clock never ends).
 TAIL_SECONDS = 1.0
 AUTO_LIMIT = 60.0
 THEMES = ("dark", "light")

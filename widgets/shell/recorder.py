@@ -268,7 +268,8 @@ def render_take(
 def _record(session, options, progress, on_frame, encode, wall0, ctrl_c) -> TakeResult:
     fps = options.fps
     total = options.frame_count
-    tail = round(TAIL_SECONDS * fps)
+    # The tail is loop time too, so a take at half speed is twice as long throughout.
+    tail = round(TAIL_SECONDS * fps / options.speed)
     cap = round(AUTO_LIMIT * fps)
     grabber = FrameGrabber(session.panel, options.size, background=theme.current().window)
     colours = theme.current().swatches()
