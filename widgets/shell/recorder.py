@@ -13,7 +13,11 @@ the recorder says so, and each frame is made the same way:
 4. grab the window (or one panel) and hand the frame to the encoder thread.
 
 Nothing waits on real time, so every take of a demo has identical timing and no
-dropped frames, whether rendering runs faster or slower than real time. The
+dropped frames, whether rendering runs faster or slower than real time. The one
+exception is work outside the loop (a worker thread, a child process), which
+takes real time whatever the frames do: while some is under way, loop time
+passes no faster than real time (the recorder waits for the clock when it
+renders faster), so a thread that sleeps 0.6 s is 0.6 s of every take. The
 window is never put on a screen (``WA_DontShowOnScreen``): it is laid out and
 painted only when grabbed.
 """
@@ -27,12 +31,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from coroscope.control.controller import Controller
 from coroscope.control.ctrl_c import CtrlC
 from coroscope.control.run import Target
 from coroscope.loop.clock import VirtualClock
+from coroscope.loop.stall import threads_could_wake
 from coroscope.takes.options import AUTO_LIMIT, TAIL_SECONDS, TakeOptions
 from coroscope.takes.video_encoder import EncoderThread, VideoEncoder
 from coroscope.widgets.features.frame_grabber import FrameGrabber
@@ -48,6 +54,8 @@ MAX_CALLBACKS_PER_FRAME = 200_000
 # A timer due within this much loop time fires in the current frame (as the
 # scheduler's own resolution).
 _DUE = 0.0005
+# Seconds before a frame's time that waiting for outside work stops.
+_PACE_MARGIN = 0.003
 
 Progress = Callable[[int, int | None, str], None]
 
@@ -112,6 +120,8 @@ class OffscreenSession:
         self._theme = theme.current()
         theme.apply_theme(options.theme, scale=options.scale)
         self.time = FrameTime()
+        # (real time, frame time) when outside work began, to keep pace with it.
+        self._pace: tuple[float, float] | None = None
         clock = VirtualClock(source=self.time, speed=options.speed)
         self.loop = TracingLoop(self.app, already_running=True, clock=clock)
         asyncio.set_event_loop(self.loop)
@@ -164,7 +174,37 @@ class OffscreenSession:
             raise TakeError(message)
 
     def advance(self, seconds: float) -> None:
+        if self._pace is not None and self._outside_work():
+            self._keep_pace(seconds)
         self.time.advance(seconds)
+
+    def note_outside_work(self) -> None:
+        """After a frame's callbacks: start keeping pace if outside work began in
+        them (as close to its start as the frame allows), stop once it is over."""
+        if not self._outside_work():
+            self._pace = None
+        elif self._pace is None:
+            self._pace = (time.perf_counter(), self.time.value)
+
+    def _outside_work(self) -> bool:
+        # Busy executor jobs and running children count here; so do the program's
+        # own threads.
+        return self.loop._external_jobs > 0 or threads_could_wake()
+
+    def _keep_pace(self, seconds: float) -> None:
+        """Wait until as much real time has passed, since outside work began, as the
+        frame time will have, delivering what that work sends meanwhile."""
+        now = time.perf_counter()
+        if self._pace is None:
+            self._pace = (now, self.time.value)
+        real0, frame0 = cast(tuple, self._pace)
+        # A little early: work that ends right on a frame's time then lands in the
+        # next frame in every take, not in this one or the next by a hair.
+        due = real0 + (self.time.value + seconds - frame0) - _PACE_MARGIN
+        while now < due:
+            time.sleep(min(0.005, due - now))
+            self._process_events()
+            now = time.perf_counter()
 
     def settle(self) -> None:
         """Run everything due at the current loop time, to quiescence."""
@@ -286,6 +326,7 @@ def _record(session, options, progress, on_frame, encode, wall0, ctrl_c) -> Take
             if frames:
                 session.advance(1.0 / fps)
             session.settle()
+            session.note_outside_work()
             session.frame()
             image = grabber.grab()
             if encoder is not None:
