@@ -12,12 +12,26 @@ class FakeSource:
         return self.now
 
 
-def test_starts_at_zero_and_follows_real_time():
+def test_reads_its_source_at_1x_and_counts_run_time_from_its_origin():
     src = FakeSource()
     clock = VirtualClock(src)
-    assert clock.now() == 0.0
+    assert clock.now() == 100.0  # loop time is the source's (monotonic) time
+    assert clock.run_time() == 0.0
     src.now += 1.5
-    assert clock.now() == pytest.approx(1.5)
+    assert clock.now() == pytest.approx(101.5)
+    clock.origin = clock.now()  # a run starts
+    src.now += 2
+    assert clock.run_time() == pytest.approx(2.0)
+    assert clock.run_time(101.0) == pytest.approx(-0.5)
+
+
+def test_the_real_clock_follows_time_monotonic_without_drift():
+    import time
+
+    clock = VirtualClock()
+    for _ in range(3):
+        assert abs(clock.now() - time.monotonic()) < 0.001
+        time.sleep(0.05)
 
 
 def test_pause_freezes_and_resume_continues_without_jump():
@@ -26,11 +40,11 @@ def test_pause_freezes_and_resume_continues_without_jump():
     src.now += 1
     clock.pause()
     src.now += 10
-    assert clock.now() == pytest.approx(1)
+    assert clock.run_time() == pytest.approx(1)
     assert math.isinf(clock.real_delay(1))
     clock.resume()
     src.now += 2
-    assert clock.now() == pytest.approx(3)
+    assert clock.run_time() == pytest.approx(3)
 
 
 def test_speed_scales_time_and_real_delay():
@@ -38,11 +52,11 @@ def test_speed_scales_time_and_real_delay():
     clock = VirtualClock(src)
     clock.set_speed(0.5)
     src.now += 2
-    assert clock.now() == pytest.approx(1.0)
+    assert clock.run_time() == pytest.approx(1.0)
     assert clock.real_delay(1.0) == pytest.approx(2.0)
     clock.set_speed(4)
     src.now += 1
-    assert clock.now() == pytest.approx(5.0)
+    assert clock.run_time() == pytest.approx(5.0)
 
 
 @pytest.mark.parametrize("speed", [0.0, 0.05, 4.5, -1])
@@ -55,9 +69,9 @@ def test_advance_jumps_forward_even_when_paused_but_never_back():
     src = FakeSource()
     clock = VirtualClock(src)
     clock.pause()
-    clock.advance_to(4.0)
-    assert clock.now() == pytest.approx(4.0)
-    clock.advance_to(2.0)  # ignored: never backwards
-    assert clock.now() == pytest.approx(4.0)
+    clock.advance_to(104.0)
+    assert clock.now() == pytest.approx(104.0)
+    clock.advance_to(102.0)  # ignored: never backwards
+    assert clock.now() == pytest.approx(104.0)
     with pytest.raises(ValueError):
         clock.advance(-1)

@@ -42,10 +42,10 @@ def test_a_moved_timer_fires_at_its_new_time(headless_controller):
 
     async def main():
         loop = asyncio.get_running_loop()
-        loop.call_later(1.0, lambda: fired.append(loop.time()))
+        loop.call_later(1.0, lambda: fired.append(c.clock.run_time()))
         await asyncio.sleep(0.1)
         entry = c.scheduler.timers()[0]
-        c.move_timer(entry.id, 2.5)
+        c.move_timer(entry.id, c.clock.origin + 2.5)
         await asyncio.sleep(3.0)
 
     c.loop.run_until_complete(start(c, main).main)
@@ -58,12 +58,12 @@ def test_moving_into_the_past_fires_now_and_nan_is_refused(headless_controller):
 
     async def main():
         loop = asyncio.get_running_loop()
-        loop.call_later(5.0, lambda: fired.append(loop.time()))
+        loop.call_later(5.0, lambda: fired.append(c.clock.run_time()))
         await asyncio.sleep(1.0)
         entry = c.scheduler.timers()[0]
         with pytest.raises(IntentError, match="number"):
             c.move_timer(entry.id, float("nan"))
-        c.move_timer(entry.id, 0.0)
+        c.move_timer(entry.id, c.clock.origin)
         await asyncio.sleep(0.5)
 
     c.loop.run_until_complete(start(c, main).main)
@@ -88,7 +88,7 @@ def test_cancelling_a_sleeps_timer_cancels_the_sleep_instead_of_hanging_it(headl
         c.cancel_timer(entry.id)
         with pytest.raises(asyncio.CancelledError):
             await task
-        return asyncio.get_running_loop().time()
+        return c.clock.run_time()
 
     run = start(c, main)
     ended = c.loop.run_until_complete(run.main)

@@ -28,7 +28,7 @@ def trace_of(loop, target, collector=None):
     controller = Controller(loop, capture_output=False)
     try:
         run = controller.start(target)
-        collector.reset(run=run.id)
+        collector.reset(origin=loop.clock.origin, run=run.id)
         loop.run_until_complete(asyncio.wait([run.main]))
         loop.run_until_complete(controller.stop())
     finally:

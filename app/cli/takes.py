@@ -239,7 +239,7 @@ def _run_traced(target, threshold: float, limit: float, realtime: bool) -> tuple
             run = controller.start(target)
         except IntentError as exc:
             raise _CommandError(str(exc), EXIT_FAILED) from exc
-        collector.reset(origin=0.0, run=run.id)
+        collector.reset(origin=loop.clock.origin, run=run.id)
         watchdog.start()
         with CtrlC(on_press=loop.stop) as ctrl_c:
             try:
@@ -254,7 +254,8 @@ def _run_traced(target, threshold: float, limit: float, realtime: bool) -> tuple
         if ctrl_c.pressed:
             raise ctrl_c.interruption()
         if deadlock.done():
-            note = f"; deadlock at t={deadlock.result().t:.2f}: the run could never go on"
+            at = loop.clock.run_time(deadlock.result().t)
+            note = f"; deadlock at t={at:.2f}: the run could never go on"
             code = EXIT_DEADLOCK
         elif not run.main.done():
             note = f"; stopped at the {limit:g} s limit (--duration)"

@@ -122,6 +122,7 @@ class Controller:
         if self._capture_output:
             self._capture()
         self.run = Run(self.loop, target)
+        self.clock.origin = self.clock.now()  # what every view counts from
         try:
             self.run.start()
         except Exception as exc:  # a target that cannot even build its coroutine

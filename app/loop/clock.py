@@ -1,5 +1,12 @@
 """The loop's clock: real time that can be paused, slowed, sped up and jumped.
 
+At 1x and never paused, loop time is ``time.monotonic()`` (on Linux the same
+clock as ``perf_counter``), as asyncio's is, so a program that computes a deadline
+from ``time.monotonic()`` (``loop.call_at``, ``asyncio.timeout_at``) gets it on
+time. Pause, Step, slow motion and autojump move an offset on top. What a person
+sees counts from the start of the run instead: ``run_time(t)``, from ``origin``,
+which the controller sets when a run starts.
+
 Everything that reads loop time (the scheduler, ``loop.time()``, the tracer, the
 timeline, the recorder) reads it from one ``VirtualClock`` so pause, step and slow
 motion stay consistent. Overriding only ``loop.time()`` is not enough under qasync,
@@ -27,10 +34,17 @@ class VirtualClock:
         # work without a branch.
         self._rate = self._speed
         self._anchor_real = source()
-        self._anchor_virtual = 0.0
+        self._anchor_virtual = self._anchor_real
+        # The loop time shown as 0: when the current run began (the controller
+        # sets it), or when the clock was made.
+        self.origin = self._anchor_virtual
 
     def now(self) -> float:
         return self._anchor_virtual + (self._source() - self._anchor_real) * self._rate
+
+    def run_time(self, t: float | None = None) -> float:
+        """Loop time ``t`` (default: now) as a person sees it: seconds since the run began."""
+        return (self.now() if t is None else t) - self.origin
 
     @property
     def paused(self) -> bool:

@@ -85,6 +85,12 @@ class Finding:
     tasks: tuple[int, ...] = ()  # every task involved (a deadlock's cycle)
     count: int = 1  # how many times it happened
     subject: str = ""  # what it is about, briefly: "save()", "first and second"
+    origin: float = 0.0  # the loop time its run began
+
+    @property
+    def run_time(self) -> float:
+        """When it was first seen, in seconds since the run began."""
+        return self.t - self.origin
 
     @property
     def title(self) -> str:
@@ -159,6 +165,7 @@ class FindingsModel(FoldsByKind):
     def __init__(self) -> None:
         self.findings: list[Finding] = []
         self.version = 0
+        self.origin = 0.0  # loop time when the run began
         self._keys: dict[tuple, int] = {}  # a finding's identity -> its index
         self._tasks: dict[int, _Task] = {}
         # Called with each new finding (not with a repeat): the window pauses on a
@@ -186,6 +193,7 @@ class FindingsModel(FoldsByKind):
             self.version += 1
             return
         self._keys[key] = len(self.findings)
+        finding = replace(finding, origin=self.origin)
         self.findings.append(finding)
         self.version += 1
         for listener in list(self.on_finding):
@@ -391,6 +399,7 @@ class FindingsModel(FoldsByKind):
     def _session(self, event: SessionEvent) -> None:
         if event.kind == "started":
             self.clear()
+            self.origin = event.t  # what the findings' times count from
 
     _handlers: ClassVar[dict[type, Callable[..., None]]] = {
         TaskCreated: _created,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from coroscope.loop.events import (
     KIND_NUMBERS,
@@ -69,6 +69,8 @@ class Narrator(FoldsByKind):
         self._callbacks: dict[int, str] = {}  # timer id -> callback label
         self._runs_only = runs_only
         self._seq = 0
+        # The loop time lines count from: when the run began.
+        self.origin = 0.0
         self._log: EventLog | None = None
         self._unsubscribes: list[Callable[[], None]] = []
         # While nobody reads the lines (the panel is hidden), the log's events are
@@ -149,6 +151,11 @@ class Narrator(FoldsByKind):
     # folds every one of them while the loop waits, even with its panel hidden.
     # A record is a head tuple plus the event: about 800 instructions fewer than
     # unpacking the event into a new tuple (valgrind).
+    def _session(self, event: SessionEvent) -> None:
+        if event.kind == "started":
+            self.origin = event.t  # lines count from the start of the run
+        self._keep(event)
+
     def _keep(self, event: Event, name: str | None = None, extra: object = None) -> None:
         self._seq += 1
         head = (self._seq, name, extra, KIND_NUMBERS[type(event)])
@@ -224,18 +231,20 @@ class Narrator(FoldsByKind):
         TimerCancelled: _cancelled,
         LoopBlocked: _keep,
         ClockChanged: _keep,
-        SessionEvent: _keep,
+        SessionEvent: _session,
     }
 
-    @staticmethod
-    def _line(record: tuple) -> Line:
+    def _line(self, record: tuple) -> Line:
+        """A record as it reads, its times counted from the start of the run."""
         seq, name, extra, number = record[:4]
+        origin = self.origin
         if number == _NOTE:
-            return Line(seq, record[4], name, "session")
+            return Line(seq, record[4] - origin, name, "session")
         if number == _FINDING:
-            return Line(seq, record[4], name, "warning", extra)
+            return Line(seq, record[4] - origin, name, "warning", extra)
         event = unpacked(record[4]) if number == _PACKED else rebuilt(number, record[4:])
-        return _SAYINGS.get(type(event), _say_session)(seq, name, extra, event)
+        line = _SAYINGS.get(type(event), _say_session)(seq, name, extra, event, origin)
+        return replace(line, t=line.t - origin)
 
     def say_finding(self, finding: Finding) -> None:
         """Say a mistake the findings model named, in a line of the narration's own."""
@@ -291,10 +300,12 @@ class Narrator(FoldsByKind):
 
 
 # How each kind of kept record reads: (seq, task name or label, extra, event) -> Line.
-def _say_step(seq: int, name: str, targets: tuple[str, ...] | None, event: TaskStep) -> Line:
+def _say_step(
+    seq: int, name: str, targets: tuple[str, ...] | None, event: TaskStep, origin: float
+) -> Line:
     where = _where(event.frames)
     if event.waiting == "sleep" and event.due is not None:
-        text = f"{name} awaits {event.awaiting}{where}: parked until t={event.due:.2f}"
+        text = f"{name} awaits {event.awaiting}{where}: parked until t={event.due - origin:.2f}"
     elif event.waiting == "ready":
         text = f"{name} yielded to the loop{where}: ready to run again"
     elif event.waiting == "task":
@@ -305,12 +316,12 @@ def _say_step(seq: int, name: str, targets: tuple[str, ...] | None, event: TaskS
     return Line(seq, event.t, text, "task", event.task)
 
 
-def _say_created(seq: int, name: str, parent: str, event: TaskCreated) -> Line:
+def _say_created(seq: int, name: str, parent: str, event: TaskCreated, origin: float) -> Line:
     text = f"{parent} created {name} ({event.coro}): ready to start"
     return Line(seq, event.t, text, "task", event.task)
 
 
-def _say_ended(seq: int, name: str, _extra: None, event: TaskEnded) -> Line:
+def _say_ended(seq: int, name: str, _extra: None, event: TaskEnded, origin: float) -> Line:
     if event.state == "done":
         text = f"{name} finished and returned {event.result}"
     elif event.state == "cancelled":
@@ -320,23 +331,23 @@ def _say_ended(seq: int, name: str, _extra: None, event: TaskEnded) -> Line:
     return Line(seq, event.t, text, "end", event.task)
 
 
-def _say_fired(seq: int, name: str, sleeper: int | None, event: TimerFired) -> Line:
+def _say_fired(seq: int, name: str, sleeper: int | None, event: TimerFired, origin: float) -> Line:
     if sleeper is not None:
         return Line(seq, event.t, f"timer fired: {name} is ready", "timer", sleeper)
     return Line(seq, event.t, f"timer fired: {name} runs next", "timer")
 
 
-def _say_scheduled(seq: int, name: str, _extra: None, event: TimerScheduled) -> Line:
-    text = f"{name} scheduled {event.callback} for t={event.when:.2f}"
+def _say_scheduled(seq: int, name: str, _extra: None, event: TimerScheduled, origin: float) -> Line:
+    text = f"{name} scheduled {event.callback} for t={event.when - origin:.2f}"
     return Line(seq, event.t, text, "timer")
 
 
-def _say_moved(seq: int, name: str, sleeper: int, event: TimerMoved) -> Line:
-    text = f"{name}'s timer moved: now due at t={event.when:.2f}"
+def _say_moved(seq: int, name: str, sleeper: int, event: TimerMoved, origin: float) -> Line:
+    text = f"{name}'s timer moved: now due at t={event.when - origin:.2f}"
     return Line(seq, event.t, text, "timer", sleeper)
 
 
-def _say_blocked(seq: int, _name: None, _extra: None, event: LoopBlocked) -> Line:
+def _say_blocked(seq: int, _name: None, _extra: None, event: LoopBlocked, origin: float) -> Line:
     where = f" at {event.file.rsplit('/', 1)[-1]}:{event.line}" if event.line else ""
     text = f"⚠ {event.what} held the loop for {event.wall * 1000:.0f} ms{where}"
     return Line(seq, event.t, text, "warning", event.task)
@@ -359,15 +370,15 @@ def _finding_text(finding: Finding) -> str:
     return "⚠ " + sayings.get(finding.kind, finding.message)
 
 
-def _say_clock(seq: int, _name: None, _extra: None, event: ClockChanged) -> Line:
+def _say_clock(seq: int, _name: None, _extra: None, event: ClockChanged, origin: float) -> Line:
     if event.paused:
-        text = f"loop paused at t={event.t:.2f}"
+        text = f"loop paused at t={event.t - origin:.2f}"
     else:
         text = f"loop running at {event.speed:g}x speed"
     return Line(seq, event.t, text, "clock")
 
 
-def _say_session(seq: int, _name: None, _extra: None, event: SessionEvent) -> Line:
+def _say_session(seq: int, _name: None, _extra: None, event: SessionEvent, origin: float) -> Line:
     return Line(seq, event.t, event.text, "session")
 
 

@@ -488,7 +488,7 @@ class MainWindow(QMainWindow):
     def _refresh_status(self) -> None:
         clock = self.controller.clock
         state = "paused" if clock.paused else f"{clock.speed:g}x"
-        self.time_label.setText(f"  t = {clock.now():8.2f} s   {state}  ")
+        self.time_label.setText(f"  t = {clock.run_time():8.2f} s   {state}  ")
         tasks = self.controller.tasks
         if tasks.roster != self._counted_version:  # counting is O(tasks): only on change
             self._counted_version = tasks.roster

@@ -360,7 +360,7 @@ def _record(session, options, progress, on_frame, encode, wall0, ctrl_c) -> Take
         path=path,
         frames=frames,
         video_seconds=frames / fps,
-        loop_seconds=session.loop.clock.now(),
+        loop_seconds=session.loop.clock.run_time(),
         wall_seconds=time.perf_counter() - wall0,
         run_finished=session.run_finished,
         limited=limited,

@@ -286,7 +286,13 @@ class TimerListView(PaintedRows, QWidget):
         p.setPen(t.colour("dim_text"))
         when = now + remaining if dragging else row.when
         self._draw(
-            p, due.left(), line_bottom, f"at t={when:.2f}", self._font(8.5), due.width(), True
+            p,
+            due.left(),
+            line_bottom,
+            f"at t={self.clock.run_time(when):.2f}",
+            self._font(8.5),
+            due.width(),
+            True,
         )
         button = areas["button"].adjusted(0, t.px(7), 0, -t.px(7))
         on_button = hovering and self._hover[1] == "button"
@@ -460,7 +466,10 @@ class TimerListView(PaintedRows, QWidget):
 
     def _tooltip(self, row: TimerRow, area: str | None) -> str:
         owner, _colour = self._owner(row)
-        lines = [f"<b>{row.label}</b> — timer #{row.id}, {owner}", f"due at t = {row.when:.3f} s"]
+        lines = [
+            f"<b>{row.label}</b> — timer #{row.id}, {owner}",
+            f"due at t = {self.clock.run_time(row.when):.3f} s",
+        ]
         if row.sleeper is not None:
             lines.append(
                 "cancelling a sleep's timer cancels the sleep: the task gets CancelledError"

@@ -63,7 +63,7 @@ def kind_colour(kind: str) -> QColor:
 
 def details(finding: Finding) -> str:
     """The second line of an entry: where, in which task, when."""
-    parts = [finding.where(), finding.task_name, f"t = {finding.t:.2f} s"]
+    parts = [finding.where(), finding.task_name, f"t = {finding.run_time:.2f} s"]
     return " · ".join(p for p in parts if p)
 
 
@@ -82,7 +82,7 @@ def tooltip(finding: Finding) -> str:
         )
     elif finding.task_name:
         lines.append(f"in {e(finding.task_name)}")
-    lines.append(f"first seen at t = {finding.t:.2f} s (loop time)")
+    lines.append(f"first seen at t = {finding.run_time:.2f} s (loop time)")
     lines.append(e(finding.message))
     lines.append("<i>click or press Enter to show its task and line</i>")
     return "<p style='white-space:pre-wrap'>" + "<br>".join(lines) + "</p>"

@@ -123,7 +123,9 @@ class TimelineView(QAbstractScrollArea):
         t = theme.current()
         p.fillRect(0, 0, self.viewport().width(), t.px(_AXIS_H), t.colour("alt_base"))
         step = _nice_step(80 / self.scale)
-        first = math.floor(self.t0 / step) * step
+        # Ticks and labels count from the start of the run.
+        origin = self.clock.origin
+        first = math.floor((self.t0 - origin) / step) * step + origin
         p.setFont(t.font(8))
         tick = first
         right = self.t_of(self.viewport().width())
@@ -139,7 +141,7 @@ class TimelineView(QAbstractScrollArea):
                     t.px(80),
                     t.px(_AXIS_H),
                     Qt.AlignmentFlag.AlignVCenter,
-                    _format_time(tick, step),
+                    _format_time(tick - origin, step),
                 )
             tick += step
 
@@ -241,12 +243,15 @@ class TimelineView(QAbstractScrollArea):
             start, end, line = found
             where = f"<br>{line[0].rsplit('/', 1)[-1]}:{line[1]} in {line[2]}" if line else ""
             took = (end - start) * 1000
-            return f"<b>{lane.name}</b> ran at t={start:.4f} s for {took:.3f} ms{where}"
+            at = self.clock.run_time(start)
+            return f"<b>{lane.name}</b> ran at t={at:.4f} s for {took:.3f} ms{where}"
         wait = self.model.wait_at(lane.id, at)
         if wait is not None:
-            until = f"{wait.end:.3f}" if wait.end is not None else "now"
+            run_time = self.clock.run_time
+            until = f"{run_time(wait.end):.3f}" if wait.end is not None else "now"
             label = f" {wait.label}" if wait.label else ""
-            return f"<b>{lane.name}</b> {wait.kind}{label}<br>from t={wait.start:.3f} to {until}"
+            since = run_time(wait.start)
+            return f"<b>{lane.name}</b> {wait.kind}{label}<br>from t={since:.3f} to {until}"
         return f"<b>{lane.name}</b>"
 
 
