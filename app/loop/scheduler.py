@@ -32,9 +32,10 @@ from coroscope.loop.introspect import describe_args, describe_callback
 # their creator's context, so everything a run starts carries its id.
 RUN_ID: ContextVar[int | None] = ContextVar("coroscope_run_id", default=None)
 
-# A timer due within this much loop time counts as due: Qt wakes us on whole
-# milliseconds, and firing a hair early beats another round trip through Qt.
-_RESOLUTION = 0.0005
+# A timer due within this much loop time counts as due: the clock's resolution,
+# as in asyncio, which never fires a timer early by more (the Qt driver rounds its
+# wait up to whole milliseconds, so it does not wake before a timer is due).
+_RESOLUTION = time.get_clock_info("monotonic").resolution
 # Give Qt a turn after this much real time in one batch, so a flood of ready
 # callbacks cannot freeze painting; the rest keep their order in the queue.
 _BATCH_BUDGET = 0.010
