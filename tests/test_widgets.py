@@ -653,3 +653,14 @@ def test_the_status_bar_counts_folded_away_lanes(qtbot, window):
     window.tick()
     assert window.count_label.text().strip() == "1 live · 6 finished · 4 folded"
     assert tasks.get(1) is not None
+
+
+def test_a_run_without_a_picture_gives_the_stage_to_the_lanes(qtbot, window):
+    window.run_demo("countdown")
+    qtbot.waitUntil(lambda: window.stage.isVisible())
+    lanes_with_stage = window.lanes.height()
+    window.run_demo("callouts")  # a demo with no picture of its own
+    qtbot.waitUntil(lambda: not window.stage.isVisible(), timeout=3000)
+    qtbot.waitUntil(lambda: window.lanes.height() > lanes_with_stage * 1.3, timeout=3000)
+    window.run_demo("countdown")
+    qtbot.waitUntil(lambda: window.stage.isVisible(), timeout=3000)

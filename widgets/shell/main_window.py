@@ -399,7 +399,13 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(str(exc), 5000)
             return
         self.code.show_source(target.source_path)
-        self.stage.show_stage(target.stage)
+        self._show_stage(target.stage)
+
+    def _show_stage(self, name: str | None) -> None:
+        self.stage.show_stage(name)
+        # A run with no picture of its own gives the stage's share to the lanes
+        # rather than a box that says so.
+        self.stage.setVisible(self.stage.has_picture())
 
     def run_selected(self) -> None:
         key = self.gallery.current_key or (
@@ -444,7 +450,7 @@ class MainWindow(QMainWindow):
         self.controller.reset_models()
         self.stage_model.clear()
         self.code.show_source(target.source_path)
-        self.stage.show_stage(target.stage)
+        self._show_stage(target.stage)
         self.gallery.select(target.key)
         self.setWindowTitle(f"{target.title} — {APP_NAME}")
 

@@ -419,6 +419,10 @@ class StageHost(QStackedWidget):
     def show_stage(self, name: str | None) -> None:
         self.setCurrentWidget(self._by_name.get(name or "", self.blank))
 
+    def has_picture(self) -> bool:
+        """Whether the run shown has a picture of its own (else only the blank)."""
+        return self.currentWidget() is not self.blank
+
     def refresh(self) -> None:
         widget = self.currentWidget()
         if isinstance(widget, _Stage):
