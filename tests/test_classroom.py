@@ -72,6 +72,21 @@ def test_stepping_the_countdown_tells_the_story_a_teacher_predicts(stepped):
     assert c.clock.run_time() == pytest.approx(4.0)
 
 
+def test_a_woken_sleeper_is_ready_until_its_step_runs(stepped):
+    c = stepped
+    c.pause()
+    c.start(demo_target("countdown"))
+    while c.tasks.by_name("task3") is None or c.tasks.by_name("task3").state != "sleep":
+        assert c.step() == "ran"
+    while c.step() != "timer":  # the first timer to fire is task3's
+        pass
+    assert c.tasks.by_name("task3").state == "ready"  # woken, queued, not yet run
+    assert c.tasks.by_name("task2").state == "sleep"
+    # the timer's callback resolves the sleep, then task3's step runs
+    assert [c.step(), c.tasks.by_name("task3").state] == ["ran", "ready"]
+    assert [c.step(), c.tasks.by_name("task3").state] == ["ran", "done"]
+
+
 def test_each_step_runs_exactly_one_callback(stepped):
     c = stepped
     c.pause()

@@ -18,7 +18,10 @@ from coroscope.loop.events import (
     TaskEnded,
     TaskRenamed,
     TaskStep,
+    TimerCancelled,
+    TimerFired,
     TimerMoved,
+    TimerScheduled,
 )
 from coroscope.loop.introspect import user_frame
 from coroscope.loop.states import LIVE_STATES, TaskState
@@ -99,6 +102,7 @@ class TaskModel(FoldsByKind):
         # that churns short tasks keeps a bounded model.
         self._keep_finished = keep_finished
         self._finished: deque[int] = deque()
+        self._sleeps: dict[int, int] = {}  # a sleep's timer id -> its task
         self.folded = 0  # finished rows dropped so far, which the window says
         # The run's first task (its main) is never dropped: its outcome is the run's.
         self._main: int | None = None
@@ -165,6 +169,21 @@ class TaskModel(FoldsByKind):
             row.name = event.name
         self.version += 1
 
+    def _timer_scheduled(self, event: TimerScheduled) -> None:
+        if event.sleeper is not None and event.sleeper in self._rows:
+            self._sleeps[event.timer] = event.sleeper
+
+    def _timer_fired(self, event: TimerFired) -> None:
+        # A sleeper's timer fired: its task is ready, queued to run, until its step
+        # (the next event in a batch; a state of its own while stepping by hand).
+        row = self._rows.get(self._sleeps.pop(event.timer, -1))
+        if row is not None and row.state == "sleep":
+            row.state = "ready"
+            self.version += 1
+
+    def _timer_cancelled(self, event: TimerCancelled) -> None:
+        self._sleeps.pop(event.timer, None)
+
     def _timer_moved(self, event: TimerMoved) -> None:
         row = self._rows.get(event.sleeper) if event.sleeper is not None else None
         if row is None or row.state != "sleep":
@@ -178,6 +197,9 @@ class TaskModel(FoldsByKind):
         TaskEnded: _ended,
         TaskRenamed: _renamed,
         TimerMoved: _timer_moved,
+        TimerScheduled: _timer_scheduled,
+        TimerFired: _timer_fired,
+        TimerCancelled: _timer_cancelled,
     }
 
     def _drop(self, task_id: int) -> None:
@@ -210,6 +232,7 @@ class TaskModel(FoldsByKind):
     def clear(self) -> None:
         self._rows.clear()
         self._finished.clear()
+        self._sleeps.clear()
         self.folded = 0
         self._main = None
         self.version += 1
