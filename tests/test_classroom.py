@@ -58,11 +58,17 @@ def test_stepping_the_countdown_tells_the_story_a_teacher_predicts(stepped):
         "task2 awaits sleep(3) at countdown.py:23: parked until t=3.00",
         "task3 awaits sleep(2) at countdown.py:23: parked until t=2.00",
         "timer fired: task3 is ready",
+        "step ran the timer's callback: task3's sleep is over; its step is next",
         "task3 finished and returned 'task3 slept 2 s'",
+        "step ran gather()'s callback: it takes note that task3 finished",
         "timer fired: task2 is ready",
+        "step ran the timer's callback: task2's sleep is over; its step is next",
         "task2 finished and returned 'task2 slept 3 s'",
+        "step ran gather()'s callback: it takes note that task2 finished",
         "timer fired: task1 is ready",
+        "step ran the timer's callback: task1's sleep is over; its step is next",
         "task1 finished and returned 'task1 slept 4 s'",
+        "step ran gather()'s callback: it takes note that task1 finished",
         "main finished and returned None",
     ]
     # four task steps to start, then per countdown: the timer, the task's step and

@@ -18,6 +18,8 @@ from coroscope.control.cycles import cancel_tasks
 from coroscope.control.output import TaskStream
 from coroscope.control.run import RerunError, Run, Target
 from coroscope.loop.events import ClockChanged, Output, SessionEvent
+from coroscope.loop.introspect import describe_callback
+from coroscope.loop.scheduler import SLEEP_CALLBACK
 from coroscope.models.run_models import RunModels
 from coroscope.models.task_model import TaskRow
 
@@ -290,7 +292,45 @@ class Controller:
     def step(self) -> str:
         if not self.clock.paused:
             self.pause()
-        return self.loop.step()
+        upcoming = [h for h in self.scheduler.ready_handles(5) if not h.cancelled()][:1]
+        # Said before it runs: running it changes what it would name.
+        said = self._what_ran(upcoming[0]) if upcoming else ""
+        result = self.loop.step()
+        if result == "ran" and said:
+            self._note("note", said)
+        return result
+
+    def _what_ran(self, handle: asyncio.Handle) -> str:
+        """What a Step that ran a plain callback did, in words (a task's step says
+        itself through its events; a callback otherwise changes nothing visible)."""
+        callback = handle._callback  # type: ignore[attr-defined]
+        if isinstance(getattr(callback, "__self__", None), asyncio.Task):
+            return ""
+        if getattr(callback, "__module__", "").startswith("coroscope."):
+            return ""  # the app's own bookkeeping, not the program's
+        args = handle._args or ()  # type: ignore[attr-defined]
+        if callback is SLEEP_CALLBACK:
+            woken = [
+                self._name_of(cb) for cb, _context in getattr(args[0], "_callbacks", None) or ()
+            ]
+            woken = [name for name in woken if name]
+            if woken:
+                return (
+                    f"step ran the timer's callback: {woken[0]}'s sleep is over; its step is next"
+                )
+            return "step ran a sleep's timer callback (nobody waits on that sleep any more)"
+        what = describe_callback(callback)
+        if "gather" in what and args and (child := self._name_of(args[0], method=False)):
+            return f"step ran gather()'s callback: it takes note that {child} finished"
+        return f"step ran the callback {what}"
+
+    def _name_of(self, thing: object, method: bool = True) -> str:
+        """The name of the task ``thing`` is (or, with ``method``, is a method of)."""
+        task = getattr(thing, "__self__", None) if method else thing
+        if not isinstance(task, asyncio.Task):
+            return ""
+        info = self.tracer.info(task)  # (a task that ended is no longer known there)
+        return info.name if info is not None else task.get_name()
 
     def set_speed(self, speed: float) -> None:
         try:
