@@ -308,7 +308,7 @@ class Controller:
             return ""
         if getattr(callback, "__module__", "").startswith("coroscope."):
             return ""  # the app's own bookkeeping, not the program's
-        args = handle._args or ()  # type: ignore[attr-defined]
+        args = handle._args or ()
         if callback is SLEEP_CALLBACK:
             woken = [
                 self._name_of(cb) for cb, _context in getattr(args[0], "_callbacks", None) or ()
