@@ -62,3 +62,16 @@ def test_roster_changes_when_tasks_arrive_or_end_but_not_when_they_step():
     assert ended > arrived
     model.clear()
     assert model.roster > ended
+
+
+def test_a_task_asyncio_made_for_itself_is_named_by_its_coroutine(headless_controller):
+    """A subprocess transport starts a task of asyncio's own (Task-N, running
+    _connect_pipes): its lane says what it is rather than a bare number."""
+    from coroscope.control.targets import demo_target
+
+    c = headless_controller
+    run = c.start(demo_target("subprocess_pipes"))
+    c.loop.run_until_complete(run.main)
+    names = [row.name for row in c.tasks.rows()]
+    assert "asyncio _connect_pipes" in names
+    assert not [name for name in names if name.startswith("Task-")]

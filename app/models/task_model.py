@@ -6,6 +6,7 @@ Plain Python with no Qt: widgets read ``rows()`` on their frame tick and use
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,8 +24,21 @@ from coroscope.loop.events import (
     TimerMoved,
     TimerScheduled,
 )
-from coroscope.loop.introspect import user_frame
+from coroscope.loop.introspect import is_library_file, user_frame
 from coroscope.loop.states import LIVE_STATES, TaskState
+
+_DEFAULT_NAME = re.compile(r"Task-\d+")
+
+
+def _shown_name(event: TaskCreated) -> str:
+    """A lane's name: the task's own, except that a task asyncio made for itself
+    (a subprocess transport's ``_connect_pipes``, say) and left as "Task-7" is
+    named by its coroutine, so its lane says what it is."""
+    library = bool(event.frames) and is_library_file(event.frames[0][0])
+    if library and _DEFAULT_NAME.fullmatch(event.name):
+        return f"asyncio {event.coro.rsplit('.', 1)[-1]}"
+    return event.name
+
 
 STATE_LABELS: dict[TaskState, str] = {
     "ready": "ready",
@@ -132,7 +146,7 @@ class TaskModel(FoldsByKind):
             return
         row = TaskRow(
             event.task,
-            event.name,
+            _shown_name(event),
             event.parent,
             event.coro,
             event.t,
