@@ -217,3 +217,21 @@ def test_the_host_shows_the_stage_a_demo_asks_for(qtbot, clock, stage_model):
     assert host.currentWidget() is host.blank
     host.show_stage("no such stage")
     assert host.currentWidget() is host.blank
+
+
+def test_the_clocks_date_is_never_cut(qapp):
+    """The longest date that fits is drawn whole ("Wednesday 02 December 20" was
+    cut off at the default size)."""
+    import datetime
+
+    from coroscope.widgets.views.stages import _date_that_fits
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    metrics = QFontMetrics(QFont("DejaVu Sans", 11))
+    day = datetime.datetime(2026, 12, 2, 20, 37, 5)
+    roomy = _date_that_fits(day, metrics, 1000)
+    assert roomy == "Wednesday 02 December 2026"
+    narrow = metrics.horizontalAdvance(roomy) - 10
+    shorter = _date_that_fits(day, metrics, narrow)
+    assert shorter != roomy and metrics.horizontalAdvance(shorter) <= narrow
+    assert shorter.endswith("2026")

@@ -21,7 +21,7 @@ from coroscope.widgets.paint import theme
 from coroscope.widgets.paint.panel_sizes import STAGE_HINT, STAGE_MIN_HEIGHT
 from coroscope.widgets.views.task_actions import task_actions
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
+from PySide6.QtGui import QColor, QFontMetrics, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QMenu, QStackedWidget, QWidget
 
 
@@ -292,10 +292,14 @@ class ClockStage(_Stage):
         painter.setPen(t.colour("dim_text"))
         sub = text_rect.adjusted(0, font.pixelSize() + t.px(24), 0, 0)
         age = self.stage.age("clock")
-        note = now.strftime("%A %d %B %Y")
+        note = _date_that_fits(now, QFontMetrics(painter.font()), sub.width())
         if age is not None and age > 1.5:
             note += f"\nno tick for {age:.1f} s of loop time: the coroutine is not running"
-        painter.drawText(sub, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, note)
+        painter.drawText(
+            sub,
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap,
+            note,
+        )
 
 
 class ChainStage(_Stage):
@@ -442,3 +446,15 @@ class _BlankStage(_Stage):
             "No picture for this run: watch the lanes, the code and the console.",
             12,
         )
+
+
+# The date under the clock, longest first: the first that fits is shown whole.
+_DATE_FORMATS = ("%A %d %B %Y", "%a %d %B %Y", "%a %d %b %Y", "%d %b %Y", "%d/%m/%y")
+
+
+def _date_that_fits(now: datetime.datetime, metrics: QFontMetrics, width: int) -> str:
+    for form in _DATE_FORMATS:
+        text = now.strftime(form)
+        if metrics.horizontalAdvance(text) <= width:
+            return text
+    return now.strftime(_DATE_FORMATS[-1])
