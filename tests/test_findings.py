@@ -363,3 +363,23 @@ def test_autojump_waits_for_a_plain_thread(tmp_path):
     assert [t["state"] for t in document["tasks"]] == ["done"]
     assert document["problems"] == []
     assert 0.25 < document["otherData"]["loop_time"] < 5
+
+
+def test_an_import_a_library_asks_for_is_excused_but_not_the_programs_own(tmp_path, monkeypatch):
+    """A library's lazy import on first use (httpx's first request loads anyio's
+    backend) is a one-time cost the program cannot help; ``import x`` on the
+    program's own line is the program's."""
+    import importlib
+
+    from coroscope.scripts.watchdog import _importing
+
+    seen = {}
+    (tmp_path / "probe_lazy.py").write_text("import sys\nseen = sys._getframe()\n")
+    (tmp_path / "probe_own.py").write_text("import sys\nseen = sys._getframe()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    seen["lazy"] = importlib.import_module("probe_lazy").seen  # importlib asks: library code
+    import probe_own  # this line asks: the program's own
+
+    seen["own"] = probe_own.seen
+    assert _importing(seen["lazy"]) is True
+    assert _importing(seen["own"]) is False

@@ -121,9 +121,11 @@ class LoopBlocked(NamedTuple):
     file: str
     line: int
     cpu: float = -1.0
-    # The step ran a script's top-level code (its imports, say): under python that
-    # runs before any loop exists, so it held Coroscope's loop, not the program's.
-    top_level: bool = False
+    # Why the hold is not the program's doing, or "": "top level" (a script's
+    # top-level code, which under python runs before any loop exists), "import"
+    # (a module loading on first use, a one-time cost), "machine busy" (the
+    # thread waited for a CPU that other processes held).
+    excused: str = ""
 
 
 class PythonWarned(NamedTuple):

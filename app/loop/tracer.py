@@ -161,8 +161,9 @@ class Tracer:
         self.on_task_created: Callable[[asyncio.Task, TaskInfo], None] | None = None
         # The watchdog's last look at a long step: (the step's step_started_wall,
         # file, line it was running, share of the time the thread ran or wanted
-        # to: -1 if not measured).
-        self.sampled: tuple[float, str, int, float] | None = None
+        # to: -1 if not measured, and why the step is not the program's doing:
+        # "", "import" or "machine busy").
+        self.sampled: tuple[float, str, int, float, str] | None = None
         # The step_started_wall of a step that ran a script's top-level code: under
         # python that runs before any loop exists, so it blocks no loop of the
         # program's (the script runtime marks it).
@@ -587,14 +588,13 @@ class Tracer:
 
     def _blocked(self, task_id: int | None, what: str, wall: float, frames, started: float) -> None:
         sampled = self.sampled
-        cpu = -1.0
+        cpu, excuse = -1.0, ""
         if sampled is not None and sampled[0] == started:
-            _started, file, line, cpu = sampled
+            _started, file, line, cpu, excuse = sampled
         else:
             frame = user_frame(frames) if frames else None
             file, line = (frame[0], frame[1]) if frame else ("", 0)
         self.sampled = None
-        top_level = started == self.top_level_step
-        self.log.emit(
-            LoopBlocked(self.clock.now(), task_id, what, wall, file, line, cpu, top_level)
-        )
+        if started == self.top_level_step:
+            excuse = "top level"
+        self.log.emit(LoopBlocked(self.clock.now(), task_id, what, wall, file, line, cpu, excuse))

@@ -275,8 +275,8 @@ class FindingsModel(FoldsByKind):
     def _blocked(self, event: LoopBlocked) -> None:
         if event.task is not None and event.task not in self._tasks:
             return  # a step of the app's own, not of the program
-        if event.top_level:
-            return  # a script's imports and top level: no loop of the program's yet
+        if event.excused:
+            return  # its top level, an import, or a crowded machine: nothing to fix
         who = self._name(event.task) or event.what
         busy = event.cpu >= BUSY_SHARE
         code = _source(event.file, event.line)

@@ -110,6 +110,18 @@ def user_location(frame: FrameType | None) -> tuple[str, int] | None:
     return fallback
 
 
+def _importing(frame: FrameType | None) -> bool:
+    """Whether the stack runs an import a library asked for: its one-time cost on
+    first use (a lazy import inside httpx, say), which the program cannot help.
+    An ``import`` on a line of the program's own is the program's."""
+    importer = None
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            importer = frame.f_back  # whoever started the outermost import seen so far
+        frame = frame.f_back
+    return importer is not None and _library(importer.f_code.co_filename)
+
+
 def _safe_to_raise(frame: FrameType | None) -> bool:
     """True if ``frame`` is user code, or library code the user called, with no
     Coroscope code in between (raising inside the print() capture, or inside a
@@ -227,15 +239,15 @@ class Watchdog:
                 pass
         return self.interrupt_after
 
-    def _cpu_clock(self) -> Callable[[], float] | None:
-        """Reads the seconds the loop thread spent running or runnable (waiting for
-        a CPU), where the platform can tell; else the seconds it ran."""
+    def _cpu_clock(self) -> Callable[[], tuple[float, float]] | None:
+        """Reads (seconds the loop thread ran, seconds it was runnable but waited
+        for a CPU), where the platform can tell; else (seconds it ran, 0)."""
         stat = f"/proc/self/task/{self._loop_native}/schedstat"
 
-        def demand() -> float:
+        def demand() -> tuple[float, float]:
             with open(stat, "rb") as numbers:
                 running, runnable = numbers.read().split()[:2]
-            return (int(running) + int(runnable)) / 1e9
+            return int(running) / 1e9, int(runnable) / 1e9
 
         try:
             demand()
@@ -247,7 +259,7 @@ class Watchdog:
             time.clock_gettime(clock)
         except (AttributeError, OSError):
             return None
-        return lambda: time.clock_gettime(clock)
+        return lambda: (time.clock_gettime(clock), 0.0)
 
     def _watch(self) -> None:
         tracer = self.tracer
@@ -255,16 +267,16 @@ class Watchdog:
         attempts = 0
         last_attempt = 0.0
         cpu_now = self._cpu_clock()
-        # The first poll seen inside the running step: (its step, wall, CPU time).
-        baseline: tuple[float, float, float] | None = None
+        # The first poll seen inside the running step: (its step, wall, ran, waited).
+        baseline: tuple[float, float, float, float] | None = None
         while not self._stopped.wait(self.poll):
             started = tracer.step_started_wall
             if started is None:
                 continue
             now = perf_counter()
-            cpu = cpu_now() if cpu_now is not None else 0.0
+            ran, waited = cpu_now() if cpu_now is not None else (0.0, 0.0)
             if baseline is None or baseline[0] != started:
-                baseline = (started, now, cpu)
+                baseline = (started, now, ran, waited)
             elapsed = now - started
             # Sampled well before the threshold, so a step that ends just past it
             # has been seen too (polls are ``poll`` apart).
@@ -272,14 +284,23 @@ class Watchdog:
                 continue
             frame = sys._current_frames().get(self._loop_thread)
             where = user_location(frame)
+            importing = _importing(frame)
             del frame
             if tracer.step_started_wall != started:
                 continue  # that step ended while we looked
-            share = -1.0
-            if cpu_now is not None and now - baseline[1] > 0:
-                share = min(1.0, (cpu - baseline[2]) / (now - baseline[1]))
+            share, excuse = -1.0, ""
+            span = now - baseline[1]
+            if cpu_now is not None and span > 0:
+                share = min(1.0, (ran - baseline[2] + waited - baseline[3]) / span)
+                if share >= 0.6 and (ran - baseline[2]) / span < 0.1:
+                    excuse = "machine busy"  # it wanted to run; other processes had the CPUs
+            previous = tracer.sampled
+            if previous is not None and previous[0] == started and previous[4]:
+                excuse = excuse or previous[4]  # an import seen once excuses the step
+            if importing:
+                excuse = "import"
             if where is not None:
-                tracer.sampled = (started, where[0], where[1], share)
+                tracer.sampled = (started, where[0], where[1], share, excuse)
             if elapsed < tracer.block_threshold:
                 continue
             limit = self._limit()
@@ -308,7 +329,7 @@ class Watchdog:
         where = user_location(frame)
         if where is not None:
             share = tracer.sampled[3] if tracer.sampled else -1.0
-            tracer.sampled = (request.started, where[0], where[1], share)
+            tracer.sampled = (request.started, where[0], where[1], share, "")
         file, line = where or ("", 0)
         task_id, what = self._blocker()
         message = (
