@@ -110,7 +110,7 @@ def test_a_forgotten_await_is_listed_and_clicking_it_shows_its_task_and_line(
     assert set(window.code.problems()) == {FORGOTTEN_LINE}
     block = window.code.document().findBlockByNumber(FORGOTTEN_LINE - 1)
     y = round(window.code.blockBoundingGeometry(block).translated(window.code.contentOffset()).y())
-    gutter_tip = window.code._problem_tip(QPoint(2, y + 2))
+    gutter_tip = window.code._gutter_tip(QPoint(2, y + 2))
     assert PROBLEM_MARK in gutter_tip and "put await in front of it" in gutter_tip
 
     # click the entry: its task is selected and its line shown

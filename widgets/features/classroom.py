@@ -3,6 +3,8 @@
 Installed into the main window like any feature. Everything a teacher needs to
 slow the loop to the speed of explanation and make it readable from the back of
 a room; the choices (theme, presentation, input overlay) are remembered.
+Presentation mode hides the status bar with the rest of the chrome, so a large
+loop-clock badge in the toolbar carries the loop time and whether it is paused.
 """
 
 from __future__ import annotations
@@ -18,9 +20,91 @@ from coroscope.widgets.views.narration_view import NarrationView
 from coroscope.widgets.views.overlays import HelpOverlay, InputOverlay
 from coroscope.widgets.views.speed_control import SpeedControl
 from coroscope.widgets.views.timeline_view import TimelineView
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QFontMetrics, QKeySequence, QPainter, QPolygonF
+from PySide6.QtWidgets import QMessageBox, QSizePolicy, QWidget
+
+
+class LoopClockBadge(QWidget):
+    """The loop's time and whether it runs, large, for presentation mode.
+
+    Its size comes from a template of the widest text, so a new time costs a
+    repaint of this small patch of toolbar and never a layout of it (or the window).
+    """
+
+    TEMPLATE = "t = 00000.00 s"  # also holds "t = 9999999 s"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._paused = False
+        self._time = self._format(0.0)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.setToolTip("Loop time (seconds on the loop's clock); paused or running")
+        self.setAccessibleName("Loop time")
+
+    @staticmethod
+    def _format(now: float) -> str:
+        # Past the template's width (hours of loop time) the hundredths give way.
+        return f"t = {now:.2f} s" if now < 100_000 else f"t = {now:.0f} s"
+
+    def text(self) -> str:
+        return f"{self._time} · {'paused' if self._paused else 'running'}"
+
+    def show_time(self, now: float, paused: bool) -> None:
+        shown = self._format(now)
+        if (shown, paused) != (self._time, self._paused):
+            self._time, self._paused = shown, paused
+            self.update()
+
+    def _fonts(self):
+        t = theme.current()
+        return t.font(10.5, bold=True), t.font(8, bold=True)
+
+    def sizeHint(self) -> QSize:
+        t = theme.current()
+        big, small = (QFontMetrics(f) for f in self._fonts())
+        word = small.height() + t.px(4) + small.horizontalAdvance("running")
+        width = max(big.horizontalAdvance(self.TEMPLATE), word)
+        return QSize(width + t.px(12), big.height() + small.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+    def event(self, event) -> bool:
+        if event.type() in (event.Type.FontChange, event.Type.ApplicationFontChange):
+            self.updateGeometry()  # larger in presentation mode
+        return super().event(event)
+
+    def paintEvent(self, _event) -> None:
+        t = theme.current()
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)  # on the toolbar's own background
+        colour = t.state_colour("ready" if self._paused else "running")
+        big, small = self._fonts()
+        big_h, small_h = QFontMetrics(big).height(), QFontMetrics(small).height()
+        top = (self.height() - big_h - small_h) / 2
+        x = t.px(6)
+        align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        p.setFont(big)
+        p.setPen(t.colour("text"))
+        p.drawText(QRectF(x, top, self.width() - x, big_h), align, self._time)
+        # The state as a symbol, two bars (paused) or a triangle (running), and a word.
+        size = small_h * 0.7
+        box = QRectF(x, top + big_h + (small_h - size) / 2, size, size)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(colour)
+        if self._paused:
+            bar = size * 0.36
+            p.drawRect(QRectF(box.left(), box.top(), bar, size))
+            p.drawRect(QRectF(box.right() - bar, box.top(), bar, size))
+        else:
+            corners = [box.topLeft(), QPointF(box.right(), box.center().y()), box.bottomLeft()]
+            p.drawPolygon(QPolygonF(corners))
+        word_x = x + small_h + t.px(4)
+        p.setFont(small)
+        p.setPen(colour)
+        word = "paused" if self._paused else "running"
+        p.drawText(QRectF(word_x, top + big_h, self.width() - word_x, small_h), align, word)
 
 
 class Classroom:
@@ -51,6 +135,9 @@ class Classroom:
         self.speed = SpeedControl()
         self.speed.speedChosen.connect(self.set_speed)
         window.toolbar.addWidget(self.speed)
+        self.clock_badge = LoopClockBadge()
+        self.clock_badge_action = window.toolbar.addWidget(self.clock_badge)
+        self.clock_badge_action.setVisible(False)  # the status bar shows it outside presentation
         self.faster_action = window.add_action("Faster", "+", "Run the loop faster", self.faster)
         self.slower_action = window.add_action("Slower", "-", "Run the loop slower", self.slower)
         self.faster_action.setShortcuts([QKeySequence("+"), QKeySequence("=")])
@@ -92,6 +179,8 @@ class Classroom:
             window.add_action("About Coroscope", "", "Version and credits", self.show_about)
         )
         window.on_tick(self.tick)
+        # The code view keeps the chosen task's line in sight.
+        window.lanes.taskSelected.connect(window.code.follow)
         self._restore()
 
     def _toggle(self, text: str, keys: str, tip: str, slot) -> QAction:
@@ -139,6 +228,13 @@ class Classroom:
     def set_presentation(self, on: bool) -> None:
         self._apply_theme()
         self.window.show_chrome(not on)
+        # The status bar goes with the chrome: the loop's time and state stay in sight.
+        self.clock_badge_action.setVisible(on)
+        self._show_clock()
+
+    def _show_clock(self) -> None:
+        clock = self.controller.clock
+        self.clock_badge.show_time(clock.run_time(), clock.paused)  # from the run's start
 
     def set_light(self, _on: bool) -> None:
         self._apply_theme()
@@ -199,6 +295,8 @@ class Classroom:
             self.graph.refresh()
         if not self.speed.view().isVisible():
             self.speed.show_speed(self.controller.clock.speed)
+        if self.presenting:
+            self._show_clock()
 
     # -- settings ------------------------------------------------------------------
     def _actions(self) -> dict[str, QAction]:

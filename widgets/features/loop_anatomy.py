@@ -61,7 +61,17 @@ class SectionHeader(QWidget):
         self.hint = ""
         self.warn = False
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.setFixedHeight(theme.current().px(30))
+        self._fit()
+
+    def _fit(self) -> None:
+        height = theme.current().px(30)
+        if height != self.height():
+            self.setFixedHeight(height)
+
+    def event(self, event) -> bool:
+        if event.type() in (event.Type.FontChange, event.Type.ApplicationFontChange):
+            self._fit()  # taller in presentation mode
+        return super().event(event)
 
     def sizeHint(self) -> QSize:
         return QSize(200, self.height())

@@ -56,6 +56,9 @@ FEATURES = (
     "coroscope.widgets.features.problems_feature",
 )
 
+# The share of the window's width the Code dock takes in presentation mode.
+PRESENTED_CODE_SHARE = 0.45
+
 # What Qt scroll areas such as the code and console views ask for by default.
 _SCROLL_AREA_HINT = QSize(256, 192)
 FRAME_MS = 33  # ~30 fps: smooth rings without burning a core
@@ -127,6 +130,7 @@ class MainWindow(QMainWindow):
             Qt.DockWidgetArea.RightDockWidgetArea,
             "code_dock",
         )
+        self._code_width: int | None = None  # its width before presentation mode
         self.resizeDocks([self._code_dock], [470], Qt.Orientation.Horizontal)
         self._console_dock = self.add_dock(
             "Console",
@@ -158,6 +162,16 @@ class MainWindow(QMainWindow):
         self.menuBar().setVisible(visible)
         self.statusBar().setVisible(visible)
         self.gallery.parentWidget().setVisible(visible)
+        code = self._code_dock
+        if not visible and self._code_width is None:
+            # The code's letters grow by half: give it the room the demos leave,
+            # so a class reads whole lines instead of a scrolled slice of them.
+            self._code_width = code.width()
+            wider = max(code.width(), round(self.width() * PRESENTED_CODE_SHARE))
+            self.resizeDocks([code], [wider], Qt.Orientation.Horizontal)
+        elif visible and self._code_width is not None:
+            self.resizeDocks([code], [self._code_width], Qt.Orientation.Horizontal)
+            self._code_width = None
 
     def scale_toolbar(self, scale: float) -> None:
         size = round(24 * scale)

@@ -55,10 +55,18 @@ class LoopHealthView(QWidget):
         # Paints every pixel itself: Qt need not repaint what lies beneath.
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setFixedHeight(theme.current().px(104))
+        self._fit()
         self.setAccessibleName("Loop health")
 
+    def _fit(self) -> None:
+        """Grow with the theme's scale: presentation mode paints everything larger."""
+        height = theme.current().px(104)
+        if height != self.height():
+            self.setFixedHeight(height)
+
     def event(self, event) -> bool:
+        if event.type() in (event.Type.FontChange, event.Type.ApplicationFontChange):
+            self._fit()  # the theme changed scale (presentation mode)
         if event.type() == event.Type.ToolTip:
             # The banner may be elided: the tooltip carries it whole.
             _kind, banner = self.banner()
@@ -108,37 +116,51 @@ class LoopHealthView(QWidget):
         threshold = self.threshold()
         pad = t.px(12)
         top = QRect(pad, t.px(4), self.width() - 2 * pad, t.px(20))
-        p.setFont(t.font(9.5, bold=True))
-        p.setPen(t.colour("text"))
-        p.drawText(top, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, "Lag")
-        x = top.left() + p.fontMetrics().horizontalAdvance("Lag") + t.px(10)
-        p.setFont(t.font(9, mono=True))
-        if stats.count:
-            parts = [("p50", stats.p50), ("p99", stats.p99), ("worst", stats.worst)]
-            for name, value in parts:
-                text = f"{name} {ms(value)}"
-                p.setPen(self._lag_colour(value, threshold))
-                p.drawText(
-                    QRect(x, top.top(), self.width(), top.height()),
-                    Qt.AlignmentFlag.AlignVCenter,
-                    text,
-                )
-                x += p.fontMetrics().horizontalAdvance(text) + t.px(12)
-        else:
-            p.setPen(t.colour("dim_text"))
-            p.drawText(
-                QRect(x, top.top(), self.width(), top.height()),
-                Qt.AlignmentFlag.AlignVCenter,
-                "no timer fired in the last 10 s",
-            )
-        p.setPen(t.colour("dim_text"))
-        p.setFont(t.font(8.5))
-        rate = f"{self.model.callback_rate:,.0f} callbacks/s"
-        if x + p.fontMetrics().horizontalAdvance(rate) < top.right():  # only if it fits
-            p.drawText(top, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, rate)
+        self._paint_lag_line(p, top, stats, threshold)
         spark = QRectF(pad, t.px(28), self.width() - 2 * pad, t.px(38))
         self._paint_sparkline(p, spark, now, threshold, stats.worst)
         self._paint_banner(p, QRect(pad, t.px(72), self.width() - 2 * pad, t.px(26)))
+
+    def _paint_lag_line(self, p: QPainter, top: QRect, stats, threshold: float) -> None:
+        """ "Lag", then p50 / p99 / worst (or why there are none), then the callback
+        rate at the right: each only if it fits after what is already drawn, so
+        nothing is drawn over anything else (the tooltip has it all)."""
+        t = theme.current()
+        align = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+        gap = t.px(12)
+        p.setFont(t.font(9.5, bold=True))
+        p.setPen(t.colour("text"))
+        p.drawText(top, align, "Lag")
+        x = top.left() + p.fontMetrics().horizontalAdvance("Lag") + t.px(10)
+        p.setFont(t.font(9, mono=True))
+        metrics = p.fontMetrics()
+        if stats.count:
+            parts = [("p50", stats.p50), ("p99", stats.p99), ("worst", stats.worst)]
+            texts = [f"{name} {ms(value)}" for name, value in parts]
+            room = top.right() - x
+            if sum(metrics.horizontalAdvance(t) + gap for t in texts) - gap > room:
+                # Narrow (presentation mode): the unit once, after the last value.
+                texts = [text.removesuffix(" ms") for text in texts[:-1]] + texts[-1:]
+            for (_name, value), text in zip(parts, texts, strict=True):
+                width = metrics.horizontalAdvance(text)
+                if x + width > top.right():
+                    break
+                p.setPen(self._lag_colour(value, threshold))
+                p.drawText(QRect(x, top.top(), width, top.height()), align, text)
+                x += width + gap
+        else:
+            p.setPen(t.colour("dim_text"))
+            text = metrics.elidedText(
+                "no timer fired in the last 10 s", Qt.TextElideMode.ElideRight, top.right() - x
+            )
+            width = metrics.horizontalAdvance(text)
+            p.drawText(QRect(x, top.top(), width, top.height()), align, text)
+            x += width + gap
+        p.setPen(t.colour("dim_text"))
+        p.setFont(t.font(8.5))
+        rate = f"{self.model.callback_rate:,.0f} callbacks/s"
+        if x + p.fontMetrics().horizontalAdvance(rate) <= top.right():  # only if it fits
+            p.drawText(top, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, rate)
 
     def _lag_colour(self, value: float, threshold: float) -> QColor:
         t = theme.current()
@@ -167,9 +189,14 @@ class LoopHealthView(QWidget):
         p.setPen(pen)
         p.drawLine(QPointF(area.left(), line_y), QPointF(area.right(), line_y))
         p.setFont(t.font(7.5))
+        label_h = p.fontMetrics().height()
+        # Above the line, or below it when the line runs along the meter's top.
+        label_top = line_y - label_h - 1
+        if label_top < area.top():
+            label_top = line_y + 1
         p.drawText(
-            QRectF(area.left() + t.px(4), line_y - t.px(13), area.width(), t.px(12)),
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+            QRectF(area.left() + t.px(4), label_top, area.width() - t.px(8), label_h),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
             f"{threshold * 1000:.0f} ms",
         )
         # One drawLines call per colour: a busy loop fires hundreds of timers in 10 s.

@@ -87,17 +87,24 @@ class RowTable(QWidget):
             self.setFixedHeight(height)
 
     def _cells(self, top: int) -> list[QRect]:
+        """One rect per column, all inside the table: on a narrow panel (or in
+        presentation mode) the fixed columns shrink with the rest, and texts elide."""
         t = theme.current()
         fixed = sum(t.px(c.width) for c in self.columns if c.width)
         gaps = t.px(8) * (len(self.columns) - 1)
         left = t.px(12)
-        stretch = max(t.px(40), self.width() - left - t.px(6) - fixed - gaps)
+        room = max(0, self.width() - left - t.px(6) - gaps)
+        stretchy = any(not c.width for c in self.columns)
+        least = t.px(40) if stretchy else 0
+        shrink = min(1.0, (room - least) / fixed) if fixed and fixed + least > room else 1.0
+        shrink = max(0.0, shrink)
+        widths = [int(t.px(c.width) * shrink) if c.width else 0 for c in self.columns]
+        stretch = max(0, room - sum(widths))
         rects = []
         x = left
-        for column in self.columns:
-            width = t.px(column.width) if column.width else stretch
-            rects.append(QRect(x, top, width, self.row_height))
-            x += width + t.px(8)
+        for column, width in zip(self.columns, widths, strict=True):
+            rects.append(QRect(x, top, width if column.width else stretch, self.row_height))
+            x += rects[-1].width() + t.px(8)
         return rects
 
     def paintEvent(self, event) -> None:
@@ -155,6 +162,8 @@ class RowTable(QWidget):
             )
 
     def event(self, event) -> bool:
+        if event.type() in (event.Type.FontChange, event.Type.ApplicationFontChange):
+            self._fit()  # rows are taller in presentation mode
         if event.type() == event.Type.ToolTip:
             index = (event.pos().y() - theme.current().px(2)) // self.row_height
             if 0 <= index < len(self._lines) and self._lines[index].tooltip:

@@ -451,6 +451,9 @@ class TimerListView(PaintedRows, QWidget):
         return actions
 
     def event(self, event) -> bool:
+        if event.type() in (event.Type.FontChange, event.Type.ApplicationFontChange):
+            self._fit()  # rows are taller in presentation mode
+            self._texts.clear()  # laid out for the old fonts
         if event.type() == event.Type.ToolTip:
             return self._show_tooltip(event)
         if (

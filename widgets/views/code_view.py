@@ -2,7 +2,12 @@
 
 Every level of a task's await chain that lies in this file is marked: the
 innermost strongly (where the task is parked), outer levels faintly (the
-``await`` calls it is inside). Task names sit in a margin right of the code.
+``await`` calls it is inside). Task names sit in a margin right of the code
+only while the code does not need that room: otherwise the margin shrinks to a
+dot per task, then to one dot split among the line's tasks, and the names are
+in the tooltips (the line numbers' and the margin's). The view keeps the
+innermost line of the selected task (``follow``), or of the first task parked
+on something other than other tasks, in sight, horizontally too.
 A line where a problem was found (``set_problems``) gets a ⚠ in the line-number
 gutter, with the problem in its tooltip, and a wavy underline.
 """
@@ -15,7 +20,7 @@ from pathlib import Path
 
 from coroscope.models.task_model import TaskModel
 from coroscope.widgets.paint import theme
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import (
     QColor,
     QFontMetrics,
@@ -31,6 +36,8 @@ MAX_SOURCE_BYTES = 2_000_000
 # thousand tasks parked on one await cost one label (and a narrow margin).
 MAX_TAGS_PER_LINE = 4
 PROBLEM_MARK = "⚠"
+# How the tag margin shows a line's tasks, from the widest to the narrowest.
+NAMES, DOTS, PIE = "names", "dots", "pie"
 
 Mark = tuple[QColor, str, bool]  # (task colour, task name, innermost level?)
 
@@ -72,21 +79,31 @@ class CodeView(QPlainTextEdit):
         self._marks: dict[int, list[Mark]] = {}
         self._found: dict[int, list[tuple[int, str, bool]]] | None = None
         self._tags_width = 0
-        self._compact = False
+        self._tag_mode = NAMES
+        self._compact = False  # the margin shows dots, not names
         self._problems: dict[int, str] = {}  # line -> what was found wrong there
+        self._follow: int | None = None  # the task chosen in the lanes
+        self._key: tuple[int, int] | None = None  # (task, line) kept in sight
+        self._following = True  # False once the user scrolls away by hand
+        self._reveal_pending = False
         self.setReadOnly(True)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self._numbers = _Margin(self, self.paint_numbers, self._problem_tip)
+        self._numbers = _Margin(self, self.paint_numbers, self._gutter_tip)
         self._tags = _Margin(self, self.paint_tags)
         self.blockCountChanged.connect(self._update_margins)
         self.updateRequest.connect(self._scroll_margins)
+        for bar in (self.verticalScrollBar(), self.horizontalScrollBar()):
+            # Only the user's scrolling (drag, click, wheel) triggers an action.
+            bar.actionTriggered.connect(self._scrolled_by_hand)
         self.setAccessibleName("Source code")
         self.apply_theme()
 
     def apply_theme(self) -> None:
         self.setFont(theme.current().font(10, mono=True))
         self._update_margins()
+        self._fit_tags()
         self._version = -1
+        self._reveal_pending = True  # the lines moved: bring the followed one back
 
     # -- content ---------------------------------------------------------------
     def show_source(self, path: str | None, text: str | None = None) -> None:
@@ -102,6 +119,8 @@ class CodeView(QPlainTextEdit):
                 text = f"# Cannot show {path}: {exc.strerror or exc}"
         self.setPlainText(text or "")
         self._version = -1
+        self._key = None
+        self._following = True
         self.refresh()
 
     def marks(self) -> dict[int, list[Mark]]:
@@ -111,8 +130,11 @@ class CodeView(QPlainTextEdit):
     def set_problems(self, problems: dict[int, str]) -> None:
         """Mark these lines of the shown file (line -> what was found wrong there)."""
         if problems != self._problems:
+            widen = bool(problems) != bool(self._problems)  # room for the ⚠ or not
             self._problems = problems
             self._version = -1  # lay the line marks out again on the next refresh
+            if widen:
+                self._update_margins()
             self._numbers.update()
 
     def problems(self) -> dict[int, str]:
@@ -131,31 +153,120 @@ class CodeView(QPlainTextEdit):
         self.setTextCursor(cursor)
         self.centerCursor()
         self.horizontalScrollBar().setValue(0)
+        self._following = False  # shown on purpose: stay here
         return True
 
-    def _problem_tip(self, pos: QPoint) -> str:
+    def _gutter_tip(self, pos: QPoint) -> str:
         line = self.cursorForPosition(QPoint(0, pos.y())).blockNumber() + 1
+        parts = []
         problem = self._problems.get(line)
-        if not problem:
-            return ""
-        text = html.escape(problem).replace("\n", "<br>")
-        return f"<b>{PROBLEM_MARK} line {line}</b><br>{text}"
+        if problem:
+            text = html.escape(problem).replace("\n", "<br>")
+            parts.append(f"<b>{PROBLEM_MARK} line {line}</b><br>{text}")
+        entries = self._marks.get(line)
+        if entries:
+            names = ", ".join(
+                html.escape(name) + ("" if inner else " (inside)") for _c, name, inner in entries
+            )
+            parts.append(f"line {line}: {names}")
+        return "<br>".join(parts)
+
+    # -- following a task ----------------------------------------------------------
+    def follow(self, task_id: int | None) -> None:
+        """Keep ``task_id``'s innermost line here in sight (the task chosen in the lanes)."""
+        self._follow = task_id
+        self._following = True
+        self._version = -1  # find its line on the next refresh
+
+    def key_line(self) -> int | None:
+        """The line kept in sight: where the followed (or first parked) task waits."""
+        return self._key[1] if self._key is not None else None
+
+    def _scrolled_by_hand(self, _action: int) -> None:
+        self._following = False
+
+    def _text_room(self) -> int:
+        """The viewport's width if the tag margin took nothing."""
+        vbar = self.verticalScrollBar()
+        bar = vbar.width() if vbar.isVisibleTo(self) else 0
+        return self.contentsRect().width() - self.gutter_width() - bar
+
+    def _viewport_size(self) -> tuple[int, int]:
+        # Worked out, not read from viewport() (see _place_margins).
+        cr = self.contentsRect()
+        hbar = self.horizontalScrollBar()
+        height = cr.height() - (hbar.height() if hbar.isVisibleTo(self) else 0)
+        return self._text_room() - self._tags_width, height
+
+    def _line_width(self, block) -> float:
+        """The width the line's text takes in the viewport, margins included."""
+        layout = block.layout()
+        if layout is not None and layout.lineCount():
+            width = layout.lineAt(0).naturalTextWidth()
+        else:
+            width = self.fontMetrics().horizontalAdvance(block.text())
+        return width + 2 * self.document().documentMargin()
+
+    def _reveal(self) -> None:
+        """Scroll the key line into sight: whole if it fits, else from its first word."""
+        self._reveal_pending = False
+        if self._key is None or not self._following:
+            return
+        block = self.document().findBlockByNumber(self._key[1] - 1)
+        if not block.isValid():
+            return
+        width, height = self._viewport_size()
+        if width <= 0 or height <= 0:
+            return
+        geometry = self.blockBoundingGeometry(block).translated(self.contentOffset())
+        if geometry.top() < 0 or geometry.bottom() > height:
+            lines = max(1, int(height // max(1.0, geometry.height())))
+            self.verticalScrollBar().setValue(max(0, block.blockNumber() - (lines - 1) // 2))
+        text = block.text()
+        hbar = self.horizontalScrollBar()
+        cursor = QTextCursor(block)
+        cursor.setPosition(block.position() + len(text) - len(text.lstrip()))
+        start = self.cursorRect(cursor).left() + hbar.value()  # in content coordinates
+        cursor.setPosition(block.position() + len(text.rstrip()))
+        end = self.cursorRect(cursor).left() + hbar.value()
+        pad = theme.current().px(6)
+        left = hbar.value()
+        if end + pad <= width:
+            hbar.setValue(0)  # the whole line, indentation and all (so the others too)
+        elif not (left <= start and end + pad <= left + width):  # not already in sight
+            hbar.setValue(max(0, start - pad))  # from its first word, as much as fits
 
     # -- frame tick ------------------------------------------------------------
     def refresh(self) -> None:
-        if self.model.version == self._version:
-            return
+        if self.model.version != self._version:
+            self._refresh_marks()
+        if self._reveal_pending:
+            self._reveal()
+
+    def _refresh_marks(self) -> None:
         redo = self._version == -1  # new text or theme: draw the marks again
         self._version = self.model.version
         t = theme.current()
         found: dict[int, list[tuple[int, str, bool]]] = {}
         path = self.path
+        followed = first = parked = None  # (task, innermost line) candidates for the key
         if path:
             for row in self.model.live_rows():
                 levels = [f[1] for f in row.frames if f[0] == path and f[1] > 0]
                 last = len(levels) - 1
                 for depth, line in enumerate(levels):
                     found.setdefault(line, []).append((row.colour, row.name, depth == last))
+                if levels:
+                    here = (row.id, levels[-1])
+                    if row.id == self._follow:
+                        followed = here
+                    if first is None:
+                        first = here
+                    if parked is None and row.state != "task" and not row.targets:
+                        # Waits on a sleep, a future, I/O, not on other tasks: the
+                        # line where the run is actually parked.
+                        parked = here
+        self._set_key(followed or parked or first)
         if found == self._found and not redo:
             # Tasks stepping on the same lines (a busy run, frame after frame):
             # nothing to lay out or repaint.
@@ -189,6 +300,14 @@ class CodeView(QPlainTextEdit):
         self._numbers.update()
         self._tags.update()
 
+    def _set_key(self, key: tuple[int, int] | None) -> None:
+        if key == self._key:
+            return
+        if key is not None and (self._key is None or key[0] != self._key[0]):
+            self._following = True  # another task to follow: back to following
+        self._key = key
+        self._reveal_pending = True
+
     def _problem_selections(self) -> list[QTextEdit.ExtraSelection]:
         """A wavy underline under the code of each line with a problem."""
         selections = []
@@ -212,11 +331,18 @@ class CodeView(QPlainTextEdit):
 
     # -- margins -----------------------------------------------------------------
     def gutter_width(self) -> int:
+        t = theme.current()
         digits = len(str(max(1, self.blockCount())))
-        return self.fontMetrics().horizontalAdvance("9") * (digits + 2) + theme.current().px(10)
+        metrics = self.fontMetrics()
+        # The task strip, then (only if some line has a problem) the ⚠, then the number.
+        left = t.px(8)
+        if self._problems:
+            left = t.px(5) + metrics.horizontalAdvance(PROBLEM_MARK) + t.px(4)
+        return left + metrics.horizontalAdvance("9") * digits + t.px(8)
 
     def _fit_tags(self) -> None:
-        """Reserve a right margin wide enough for the busiest line's task names."""
+        """Size the right margin from what the code leaves over: the names if the
+        marked lines still fit beside them, else a dot per task, else one dot."""
         t = theme.current()
         metrics = QFontMetrics(t.font(9, bold=True))
         widest = 0
@@ -227,10 +353,21 @@ class CodeView(QPlainTextEdit):
             )
             widest = max(widest, width)
             busiest = max(busiest, len(entries))
-        # Names while they fit in under half the view; coloured dots beyond that.
-        self._compact = widest > self.width() * 0.45
-        if self._compact:
+        room = self._text_room()
+        document = self.document()
+        need = 0.0  # the marked lines' text, each as far as it could ever fit
+        for line in self._marks:
+            block = document.findBlockByNumber(line - 1)
+            if block.isValid():
+                need = max(need, min(self._line_width(block) + t.px(6), room))
+        self._tag_mode = NAMES
+        if widest and room - (widest + t.px(8)) < need:
+            self._tag_mode = DOTS
             widest = busiest * t.px(14)
+            if room - (widest + t.px(8)) < need:
+                self._tag_mode = PIE
+                widest = t.px(6)  # with the margin's padding: one dot's room
+        self._compact = self._tag_mode != NAMES
         self._tags.setToolTip(
             "<br>".join(
                 f"line {line}: " + ", ".join(name for _c, name, _i in entries)
@@ -257,6 +394,11 @@ class CodeView(QPlainTextEdit):
         super().resizeEvent(event)
         self._fit_tags()  # names or dots depends on the width
         self._place_margins()
+        self._reveal_pending = True  # on the next frame, once the layout has settled
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._reveal_pending = True
 
     def _place_margins(self) -> None:
         cr = self.contentsRect()
@@ -289,7 +431,11 @@ class CodeView(QPlainTextEdit):
             entries = self._marks.get(number)
             top, height = round(geometry.top()), round(geometry.height())
             if entries:
-                painter.fillRect(0, top, t.px(4), height, entries[0][0])
+                # The strip shares the line's height among its tasks' colours.
+                share = height / len(entries)
+                for index, (colour, _name, _inner) in enumerate(entries):
+                    y = top + round(index * share)
+                    painter.fillRect(0, y, t.px(4), top + round((index + 1) * share) - y, colour)
             if number in self._problems:
                 painter.setPen(t.state_colour("cancelled"))
                 painter.drawText(
@@ -323,6 +469,9 @@ class CodeView(QPlainTextEdit):
             entries = self._marks.get(block.blockNumber() + 1)
             if not entries:
                 continue
+            if self._tag_mode == PIE:
+                self._paint_pie(painter, margin, geometry, entries)
+                continue
             x = t.px(6)
             for colour, name, innermost in entries:
                 if self._compact:
@@ -341,3 +490,20 @@ class CodeView(QPlainTextEdit):
                     label,
                 )
                 x += width + t.px(8)
+
+    def _paint_pie(self, painter: QPainter, margin: QWidget, geometry, entries) -> None:
+        """One dot for the line, split among its tasks' colours (the narrowest tags)."""
+        t = theme.current()
+        radius = min(t.px(5), (margin.width() - 2) / 2, geometry.height() / 2 - 1)
+        if radius <= 0:
+            return
+        centre = QPointF(margin.width() / 2, geometry.top() + geometry.height() / 2)
+        box = QRectF(centre.x() - radius, centre.y() - radius, 2 * radius, 2 * radius)
+        painter.setPen(Qt.PenStyle.NoPen)
+        span = 360 * 16 // len(entries)
+        for index, (colour, _name, innermost) in enumerate(entries):
+            painter.setBrush(colour if innermost else colour.darker(160))
+            if len(entries) == 1:
+                painter.drawEllipse(box)
+            else:
+                painter.drawPie(box, 90 * 16 - index * span, -span)

@@ -12,7 +12,15 @@ import time
 
 from coroscope.widgets.paint import theme
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QPen, QShortcutEvent
+from PySide6.QtGui import (
+    QColor,
+    QFontMetrics,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPen,
+    QShortcutEvent,
+)
 from PySide6.QtWidgets import QApplication, QWidget
 
 _RIPPLE_SECONDS = 0.6
@@ -158,16 +166,37 @@ class InputOverlay(_Cover):
 
 
 class HelpOverlay(_Cover):
+    """Every shortcut, laid out in as many columns as the window has room for.
+
+    The rows shrink (down to ``_SMALLEST``) before anything is left out; a list
+    that still does not fit scrolls with the wheel and Up / Down / Page Up / Page
+    Down / Home / End. Any other key, or a click, closes it.
+    """
+
+    _SCALES = (1.0, 0.9, 0.8, 0.7)  # row text sizes tried, largest first
+    _SMALLEST = _SCALES[-1]
+    _SCROLL_KEYS = {
+        Qt.Key.Key_Up: -1,
+        Qt.Key.Key_Down: 1,
+        Qt.Key.Key_PageUp: -10,
+        Qt.Key.Key_PageDown: 10,
+        Qt.Key.Key_Home: -(10**6),
+        Qt.Key.Key_End: 10**6,
+    }
+
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self._entries: list[tuple[str, str]] = []
+        self._scroll = 0  # rows scrolled past (only when the list cannot fit)
         self.hide()
 
     def show_shortcuts(self, entries: list[tuple[str, str]]) -> None:
         self._entries = entries
+        self._scroll = 0
         QApplication.instance().installEventFilter(self)
         self.raise_()
         self.show()
+        self.update()
 
     def close_overlay(self) -> None:
         QApplication.instance().removeEventFilter(self)
@@ -175,55 +204,164 @@ class HelpOverlay(_Cover):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         super().eventFilter(watched, event)
-        if self.isVisible() and event.type() in (
-            QEvent.Type.KeyPress,
-            QEvent.Type.MouseButtonPress,
-        ):
+        if not self.isVisible():
+            return False
+        kind = event.type()
+        if kind == QEvent.Type.Wheel:
+            dy = event.angleDelta().y()
+            if dy:
+                notches = max(1, round(abs(dy) / 120))
+                self.scroll_by(-notches * 3 if dy > 0 else notches * 3)
+            return True
+        if kind == QEvent.Type.ShortcutOverride:
+            # Every key is the overlay's while it shows: it arrives as a key press
+            # (which scrolls or closes) instead of firing the window's shortcut.
+            event.accept()
+            return True
+        if kind == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            step = self._SCROLL_KEYS.get(Qt.Key(event.key()))
+            if step is not None and self.max_scroll() > 0:
+                self.scroll_by(step)
+                return True
+        if kind in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress):
             self.close_overlay()
             return True  # the closing key or click does nothing else
         return False
 
+    # -- layout ---------------------------------------------------------------------------
+    def _fonts(self, scale: float):
+        t = theme.current()
+        return t.font(11 * scale), t.font(11 * scale, bold=True, mono=True)
+
+    def _plan(self) -> dict:
+        """The box, the fonts and the grid of rows that fit this window best."""
+        t = theme.current()
+        margin = t.px(20)
+        head, foot = t.px(56), t.px(30)  # title above the rows, hint below them
+        pad = t.px(24)
+        avail_w = max(1, self.width() - 2 * margin - 2 * pad)
+        avail_h = max(1, self.height() - 2 * margin - head - foot)
+        count = max(1, len(self._entries))
+        plan = {}
+        for scale in self._SCALES:
+            font, key_font = self._fonts(scale)
+            metrics, key_metrics = QFontMetrics(font), QFontMetrics(key_font)
+            row_h = metrics.height() + t.px(8 * scale)
+            key_w = max((key_metrics.horizontalAdvance(k) for k, _ in self._entries), default=0)
+            key_w += t.px(16 * scale)
+            text_w = max((metrics.horizontalAdvance(x) for _, x in self._entries), default=0)
+            text_w = min(text_w, t.px(420)) + t.px(12)
+            col_w = min(key_w + text_w, avail_w)
+            gap = t.px(24)
+            fit_cols = max(1, (avail_w + gap) // (col_w + gap))
+            fit_rows = max(1, avail_h // row_h)
+            cols = min(fit_cols, -(-count // fit_rows))
+            rows = -(-count // cols)
+            plan = {
+                "scale": scale,
+                "font": font,
+                "key_font": key_font,
+                "row_h": row_h,
+                "key_w": min(key_w, col_w // 2),
+                "col_w": col_w,
+                "gap": gap,
+                "cols": cols,
+                "rows": rows,
+                "shown_rows": min(rows, fit_rows),
+            }
+            if rows <= fit_rows:
+                break
+        width = plan["cols"] * plan["col_w"] + (plan["cols"] - 1) * plan["gap"] + 2 * pad
+        height = plan["shown_rows"] * plan["row_h"] + head + foot
+        plan["box"] = QRectF(
+            (self.width() - width) / 2, (self.height() - height) / 2, width, height
+        )
+        plan["head"], plan["pad"] = head, pad
+        return plan
+
+    def max_scroll(self) -> int:
+        plan = self._plan()
+        return max(0, plan["rows"] - plan["shown_rows"])
+
+    def scroll_by(self, rows: int) -> None:
+        scroll = max(0, min(self.max_scroll(), self._scroll + rows))
+        if scroll != self._scroll:
+            self._scroll = scroll
+            self.update()
+
+    def scroll_to(self, index: int) -> None:
+        """Scroll (if the list scrolls) so that entry ``index`` is shown."""
+        plan = self._plan()
+        row = index % plan["rows"]
+        if row < self._scroll:
+            self.scroll_by(row - self._scroll)
+        elif row >= self._scroll + plan["shown_rows"]:
+            self.scroll_by(row - self._scroll - plan["shown_rows"] + 1)
+
+    def layout_entries(self) -> list[tuple[int, QRectF, QRectF]]:
+        """(entry index, keys rect, text rect) of each entry shown now, in overlay
+        coordinates: the entries go down the first column, then the next."""
+        plan = self._plan()
+        box = plan["box"]
+        shown = []
+        for index in range(len(self._entries)):
+            col, row = divmod(index, plan["rows"])
+            row -= self._scroll
+            if not 0 <= row < plan["shown_rows"]:
+                continue
+            x = box.left() + plan["pad"] + col * (plan["col_w"] + plan["gap"])
+            y = box.top() + plan["head"] + row * plan["row_h"]
+            keys = QRectF(x, y, plan["key_w"], plan["row_h"])
+            text = QRectF(x + plan["key_w"], y, plan["col_w"] - plan["key_w"], plan["row_h"])
+            shown.append((index, keys, text))
+        return shown
+
+    def box(self) -> QRectF:
+        return self._plan()["box"]
+
     def paintEvent(self, event) -> None:
         t = theme.current()
+        plan = self._plan()
+        box = plan["box"]
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.fillRect(self.rect(), QColor(0, 0, 0, 150))
-        title_font = t.font(15, bold=True)
-        font = t.font(11)
-        key_font = t.font(11, bold=True, mono=True)
-        painter.setFont(font)
-        row_h = painter.fontMetrics().height() + t.px(8)
-        width = min(self.width() - t.px(40), t.px(640))
-        height = min(self.height() - t.px(40), row_h * len(self._entries) + t.px(90))
-        box = QRectF((self.width() - width) / 2, (self.height() - height) / 2, width, height)
         painter.setPen(QPen(t.colour("grid"), t.px(1)))
         painter.setBrush(t.colour("window"))
         painter.drawRoundedRect(box, t.px(12), t.px(12))
-        painter.setFont(title_font)
+        painter.setFont(t.font(15, bold=True))
         painter.setPen(t.colour("text"))
-        painter.drawText(box.adjusted(t.px(24), t.px(16), 0, 0), "Keyboard shortcuts")
-        y = box.top() + t.px(60)
-        key_w = t.px(170)
-        for keys, text in self._entries:
-            if y + row_h > box.bottom() - t.px(10):
-                break
-            painter.setFont(key_font)
+        title_h = QFontMetrics(painter.font()).height()
+        painter.drawText(
+            QRectF(box.left() + plan["pad"], box.top() + t.px(12), box.width(), title_h),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            "Keyboard shortcuts",
+        )
+        align = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+        for index, key_rect, text_rect in self.layout_entries():
+            keys, text = self._entries[index]
+            painter.setFont(plan["key_font"])
             painter.setPen(t.colour("accent"))
-            painter.drawText(
-                QRectF(box.left() + t.px(24), y, key_w, row_h), Qt.AlignmentFlag.AlignVCenter, keys
+            shown = painter.fontMetrics().elidedText(
+                keys, Qt.TextElideMode.ElideRight, round(key_rect.width() - t.px(8))
             )
-            painter.setFont(font)
+            painter.drawText(key_rect, align, shown)
+            painter.setFont(plan["font"])
             painter.setPen(t.colour("text"))
-            painter.drawText(
-                QRectF(box.left() + t.px(24) + key_w, y, width - key_w - t.px(48), row_h),
-                Qt.AlignmentFlag.AlignVCenter,
-                text,
+            shown = painter.fontMetrics().elidedText(
+                text, Qt.TextElideMode.ElideRight, round(text_rect.width() - t.px(4))
             )
-            y += row_h
+            painter.drawText(text_rect, align, shown)
         painter.setFont(t.font(9))
         painter.setPen(t.colour("dim_text"))
+        hint = "press any key to close"
+        more = self.max_scroll()
+        if more:
+            first = self._scroll + 1
+            last = self._scroll + plan["shown_rows"]
+            hint = f"rows {first} to {last} of {plan['rows']} · wheel or ↑ ↓ to scroll · " + hint
         painter.drawText(
             box.adjusted(0, 0, -t.px(16), -t.px(8)),
             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
-            "press any key to close",
+            hint,
         )
