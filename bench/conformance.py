@@ -69,6 +69,29 @@ MODULES = [
 LOOPS = ("headless", "qt")
 # A test ends as pass, skip, or one of these.
 NOT_PASSING = ("fail", "error", "hung", "crash")
+
+# Tests whose premise a Coroscope loop does not share, by test method: they are
+# reported apart, with the reason, instead of as failures.
+CANNOT_APPLY: dict[str, str] = {
+    "test_stop_while_run_in_complete": (
+        "checks how TestLoop moves its fake clock inside the iteration that stops "
+        "(0.3 s, from the test's generator of select timeouts); autojump stops at 0.2 s"
+    ),
+    "test_issue46672": (
+        "patches BaseEventLoop.call_exception_handler, which Coroscope's loops override "
+        "to hear asyncio's own words about a task (they pass it on, but the patch is "
+        "not what the loop's attribute is)"
+    ),
+}
+
+
+def cannot_apply(test: dict[str, Any]) -> str:
+    """Why ``test`` cannot apply to a Coroscope loop, if it failed for that reason."""
+    if test["outcome"] not in NOT_PASSING:
+        return ""
+    return CANNOT_APPLY.get(test["id"].rsplit(".", 1)[-1], "")
+
+
 START_MARK = "=== conformance: start "
 REASON_WIDTH = 160
 
@@ -208,6 +231,10 @@ class _RedirectedCall(type):
         return issubclass(sub, cls.real)
 
 
+def _standing_still() -> float:
+    return 0.0
+
+
 def install_redirects(
     make_loop: Callable[..., Any], redirect_test_loop: bool, counter: LoopCounter
 ) -> None:
@@ -243,11 +270,16 @@ def install_redirects(
         from test.test_asyncio import utils as test_utils
 
         def new_test_loop(self: Any, gen: Any = None) -> Any:
-            # TestLoop's fake clock jumps to the next timer whenever the loop is
-            # idle; autojump is Coroscope's same behaviour on a real loop. The
-            # generator (a white-box check of TestLoop's select timeouts) is dropped.
+            # TestLoop's fake clock starts at 0 and moves only when the loop is idle,
+            # straight to the next timer: a Coroscope clock whose real-time source
+            # stands still, moved by autojump alone, is the same clock. The generator
+            # (a white-box check of TestLoop's select timeouts) is dropped.
+            from coroscope.loop.clock import VirtualClock
+
             counter.test_loop += 1
-            loop = make_loop(autojump=True)
+            clock = VirtualClock(source=_standing_still)
+            loop = make_loop(autojump=True, clock=clock)
+            loop.advance_time = clock.advance  # TestLoop's way to move it by hand
             self.set_event_loop(loop)
             return loop
 
@@ -443,7 +475,7 @@ class ModuleRun:
                 counts["skip"] += 1
             elif test.get("on_loop"):
                 counts["on"] += 1
-                counts[outcome] += 1
+                counts["n/a" if cannot_apply(test) else outcome] += 1
                 counts["via_test_loop"] += bool(test.get("test_loops"))
             else:
                 counts["off"] += 1
@@ -614,6 +646,7 @@ COLUMNS = [
     ("Error", "error"),
     ("Hung", "hung"),
     ("Crash", "crash"),
+    ("Cannot apply", "n/a"),
     ("Off loop", "off"),
     ("Off, not passing", "off_bad"),
     ("Not run", "not_run"),
@@ -666,11 +699,21 @@ def render_table(runs: list[ModuleRun], fmt: str) -> str:
     return "\n".join(lines)
 
 
+def render_cannot_apply(runs: list[ModuleRun]) -> str:
+    lines = []
+    for run in runs:
+        for test in run.tests.values():
+            reason = cannot_apply(test)
+            if reason:
+                lines.append(f"  N/A   {test['id']}\n        {reason}")
+    return "\n".join(lines) or "  (none)"
+
+
 def render_failures(runs: list[ModuleRun]) -> str:
     lines = []
     for run in runs:
         for test in run.tests.values():
-            if test["outcome"] not in NOT_PASSING:
+            if test["outcome"] not in NOT_PASSING or cannot_apply(test):
                 continue
             where_ = f"  [{test['where']}]" if test.get("where") else ""
             off = " (off loop)" if not test.get("on_loop") else ""
@@ -697,6 +740,7 @@ def render(report: dict[str, Any], fmt: str) -> str:
         shown[loop] = runs
     for loop, runs in shown.items():
         parts += [f"\n{loop} loop, tests not passing:", render_failures(runs)]
+        parts += [f"\n{loop} loop, tests that cannot apply:", render_cannot_apply(runs)]
     return "\n".join(parts)
 
 
