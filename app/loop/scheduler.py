@@ -202,7 +202,10 @@ class Scheduler:
         return sorted(self._entries.values(), key=lambda e: (e.when, e.id))
 
     def ready_handles(self, limit: int = 200) -> list[asyncio.Handle]:
-        return [h for h in itertools.islice(self._ready, limit) if not h._cancelled]
+        # By index: other threads append to the queue (call_soon_threadsafe), which an
+        # iterator over it would take for a mutation; only this thread pops.
+        ready = self._ready
+        return [h for h in (ready[i] for i in range(min(limit, len(ready)))) if not h._cancelled]
 
     @property
     def ready_count(self) -> int:
