@@ -269,6 +269,9 @@ class Watchdog:
         cpu_now = self._cpu_clock()
         # The first poll seen inside the running step: (its step, wall, ran, waited).
         baseline: tuple[float, float, float, float] | None = None
+        # How often each line was seen in that step: the line it was stuck on is
+        # the one seen most, not the last (a sample can land just after a loop).
+        seen: dict[tuple[str, int], int] = {}
         while not self._stopped.wait(self.poll):
             started = tracer.step_started_wall
             if started is None:
@@ -277,6 +280,7 @@ class Watchdog:
             ran, waited = cpu_now() if cpu_now is not None else (0.0, 0.0)
             if baseline is None or baseline[0] != started:
                 baseline = (started, now, ran, waited)
+                seen = {}
             elapsed = now - started
             # Sampled well before the threshold, so a step that ends just past it
             # has been seen too (polls are ``poll`` apart).
@@ -300,6 +304,8 @@ class Watchdog:
             if importing:
                 excuse = "import"
             if where is not None:
+                seen[where] = seen.get(where, 0) + 1
+                where = max(seen, key=seen.__getitem__)
                 tracer.sampled = (started, where[0], where[1], share, excuse)
             if elapsed < tracer.block_threshold:
                 continue
