@@ -9,7 +9,9 @@ events, which is exactly what ``qtbot.waitUntil`` does while it waits.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import os
+import tempfile
 import threading
 import time
 import weakref
@@ -22,6 +24,33 @@ import shiboken6
 from coroscope.control.controller import Controller
 from coroscope.loop.traced_loop import HeadlessLoop
 from PySide6.QtCore import QTimer
+
+# -- a hard deadline -----------------------------------------------------------------
+# pytest-timeout's alarm raises in whatever Python code runs next; inside a Qt
+# slot PySide prints that exception and carries on, and a wait in C never runs
+# Python at all, so a hang could outlive it and eat CI's whole budget. Past the
+# test's own timeout plus a margin, faulthandler's C thread writes every
+# thread's stack to HANG_LOG (.ci/run prints it) and ends the run.
+HANG_LOG = Path(os.environ.get("COROSCOPE_HANG_LOG", Path(tempfile.gettempdir()) / "hang.txt"))
+_HANG_MARGIN = 30.0
+
+
+@pytest.fixture(autouse=True)
+def hard_deadline(request):
+    marker = request.node.get_closest_marker("timeout")
+    limit = marker.args[0] if marker is not None and marker.args else None
+    if limit is None:
+        limit = request.config.getini("timeout") or 60
+    with HANG_LOG.open("w") as log:
+        log.write(f"{request.node.nodeid} passed its {limit} s timeout; every thread:\n")
+        log.flush()
+        faulthandler.dump_traceback_later(float(limit) + _HANG_MARGIN, exit=True, file=log)
+        try:
+            yield
+        finally:
+            faulthandler.cancel_dump_traceback_later()
+    HANG_LOG.unlink(missing_ok=True)
+
 
 # -- leak checks -------------------------------------------------------------------
 # Every test must leave no running QTimer, no extra thread, no child process and

@@ -38,15 +38,6 @@ PROGRAMS: dict[str, tuple[str, ...]] = {
     "asyncio_runner": (),
 }
 
-# Programs Coroscope cannot yet run to their end, for reasons other than a false
-# finding. Each is strict: once Coroscope runs it, the mark must go.
-NOT_YET: dict[str, str] = {
-    "anyio_run": "anyio.run() starts its own loop: main failed with RuntimeError: "
-    "Already running asyncio in this thread",
-    "asyncio_runner": "asyncio.Runner starts its own loop: main failed with RuntimeError: "
-    "Cannot run the event loop while another loop is running",
-}
-
 
 def _program(name: str) -> Path:
     for module in PROGRAMS[name]:
@@ -71,14 +62,6 @@ def _problem(problem: dict) -> str:
     return f"{problem['kind']} at {where} in {task} (x{problem['count']}): {problem['message']}"
 
 
-def _params(names):
-    for name in names:
-        marks = [pytest.mark.timeout(90)]
-        if name in NOT_YET:
-            marks.append(pytest.mark.xfail(strict=True, reason=NOT_YET[name]))
-        yield pytest.param(name, id=name, marks=marks)
-
-
 @pytest.mark.parametrize("name", [pytest.param(n, id=n) for n in PROGRAMS])
 @pytest.mark.timeout(90)
 def test_runs_under_python(name, tmp_path):
@@ -94,7 +77,8 @@ def test_runs_under_python(name, tmp_path):
     assert _marker(name) in result.stdout.splitlines(), _shown(result)
 
 
-@pytest.mark.parametrize("name", list(_params(PROGRAMS)))
+@pytest.mark.parametrize("name", [pytest.param(n, id=n) for n in PROGRAMS])
+@pytest.mark.timeout(90)
 def test_no_problems_under_coroscope(name, tmp_path):
     program = _program(name)
     out = tmp_path / "trace.json"
@@ -117,3 +101,4 @@ def test_no_problems_under_coroscope(name, tmp_path):
     assert "main failed with" not in summary, _shown(result)
     assert "--duration" not in summary, _shown(result)
     assert _marker(name) in result.stdout.splitlines(), _shown(result)
+    assert document["otherData"]["exit_code"] == 0

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from coroscope.control.run import Target
 
+from tests.trace_schema import script_tasks
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # What asyncio or the loop would say if a task were woken twice, dropped while
@@ -273,13 +275,17 @@ def test_trace_of_a_cycle_writes_its_file(tmp_path):
         text=True,
         timeout=50,
     )
-    # 3 once deadlocks end a trace early; 0 while the run goes to --duration.
-    assert done.returncode in (0, 3), done.stderr
+    # a deadlock ends the trace at once, with exit code 3
+    assert done.returncode == 3, done.stderr
     assert "Traceback" not in done.stderr and "RecursionError" not in done.stderr, done.stderr
     document = json.loads(out.read_text())
-    tasks = document["tasks"]
+    # asyncio.run's own shutdown tasks come after the script's and finish
+    tasks = script_tasks(document)
+    shutdown = [t for t in document["tasks"] if t not in tasks]
+    assert [t["state"] for t in shutdown] == ["done", "done"], shutdown
     # main and the two unnamed tasks of the cycle, all ended by the stop at the end
-    assert len(tasks) == 3 and tasks[0]["name"] == "main", tasks
+    assert [t["coro"] for t in tasks] == ["main", "main.<locals>.first", "main.<locals>.second"]
+    assert [t["name"] for t in tasks] == ["Task-1", "Task-2", "Task-3"], tasks
     assert [t["state"] for t in tasks] == ["cancelled"] * 3, tasks
 
 

@@ -18,6 +18,7 @@ from coroscope.loop.traced_loop import HeadlessLoop
 from coroscope.models.findings import FindingsModel
 
 from tests.trace_schema import problems as schema_problems
+from tests.trace_schema import script_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "resources" / "samples"
@@ -34,8 +35,9 @@ SAMPLE_FINDINGS = {
     "deadlock_event.py": ("deadlock", "await start.wait()", 3),
     "dropped_task.py": ("task dropped", "await reply", 0),
     "left_pending.py": ("left pending", "await asyncio.sleep(2)", 0),
-    "await_not_awaitable.py": ("not awaitable", "await asyncio.sleep\n", 0),
-    "other_loop_future.py": ("other loop", "await answer", 0),
+    # these two end as python ends them: main fails, so the script exits 1
+    "await_not_awaitable.py": ("not awaitable", "await asyncio.sleep\n", 1),
+    "other_loop_future.py": ("other loop", "await answer", 1),
 }
 
 
@@ -360,7 +362,7 @@ def test_autojump_waits_for_a_plain_thread(tmp_path):
     code, document, err = trace_apart(tmp_path, str(script))
     assert code == 0, err
     assert "main failed" not in err
-    assert [t["state"] for t in document["tasks"]] == ["done"]
+    assert [t["state"] for t in script_tasks(document)] == ["done"]
     assert document["problems"] == []
     assert 0.25 < document["otherData"]["loop_time"] < 5
 

@@ -17,6 +17,7 @@ OPTIONAL_TOP_KEYS = {"displayTimeUnit", "otherData"}
 TASK_KEYS = {
     "id",
     "name",
+    "coro",
     "parent",
     "state",
     "created",
@@ -121,6 +122,7 @@ def _task_problems(tasks: list) -> list[str]:
         checks = {
             "id": _int(task["id"]),
             "name": isinstance(task["name"], str),
+            "coro": isinstance(task["coro"], str),
             "parent": task["parent"] is None or _int(task["parent"]),
             "state": task["state"] in STATES,
             "created": _number(task["created"]) and task["created"] >= 0,
@@ -209,3 +211,10 @@ def _wait_depths(events: list) -> dict[int, int]:
         elif event["ph"] == "E":
             depth[event["tid"]] -= 1
     return depth
+
+
+def script_tasks(document: dict) -> list[dict]:
+    """The tasks a script made, without the two asyncio.run adds as it shuts down
+    (shutdown_asyncgens, shutdown_default_executor): the trace keeps them, as they
+    really run."""
+    return [t for t in document["tasks"] if not t["coro"].startswith("BaseEventLoop.shutdown_")]

@@ -74,7 +74,20 @@ def cmd_app(_args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # What follows "--" is the script's own, whatever it looks like. argparse
+    # cannot give it to the positional after options came between (trace prog.py
+    # -o out.json -- --port 8080), so it is split off here.
+    script_args: list[str] = []
+    if "--" in argv:
+        split = argv.index("--")
+        argv, script_args = argv[:split], argv[split + 1 :]
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if script_args:
+        if not hasattr(args, "script_args"):
+            parser.error(f"unrecognized arguments: -- {' '.join(script_args)}")
+        args.script_args = [*args.script_args, *script_args]
     handler = {"run": cmd_run, "list": cmd_list, **take_cli.HANDLERS}.get(args.command, cmd_app)
     try:
         return handler(args)

@@ -68,6 +68,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     trace.add_argument("--version", action="version", version=version)
     trace.add_argument("target", metavar="DEMO_OR_SCRIPT", help=target_help)
     trace.add_argument(
+        "script_args",
+        nargs="*",
+        metavar="ARG",
+        help="arguments for the script (its sys.argv[1:]); put them after --",
+    )
+    trace.add_argument(
+        "--python",
+        metavar="PATH",
+        help="the Python (3.11 or newer) to run a script with (default: the active "
+        "virtual environment's, else the one Coroscope runs on)",
+    )
+    trace.add_argument(
         "-o", "--output", metavar="FILE", help="where to write the trace (default: NAME-trace.json)"
     )
     trace.add_argument(
@@ -169,8 +181,26 @@ def _resolve(name: str):
         raise _CommandError(f"cannot load {name}: {type(exc).__name__}: {exc}") from exc
 
 
+def _script_path(name: str, python: str | None) -> str | None:
+    """The full path of the script ``name`` names, checked; None for a demo."""
+    from coroscope import demos
+    from coroscope.scripts.loader import ScriptError, check_script, looks_like_script
+
+    if demos.find(name) is not None or not looks_like_script(name):
+        return None
+    if not Path(name).expanduser().exists():
+        raise _CommandError(f"no such file: {name}")
+    if python is not None and not os.access(python, os.X_OK):
+        raise _CommandError(f"--python {python}: no such interpreter")
+    try:
+        return check_script(name, syntax=python is None)
+    except ScriptError as exc:
+        raise _CommandError(str(exc)) from exc
+
+
 def _output(args: argparse.Namespace, target, default_suffix: str, allowed: tuple[str, ...]):
-    name = args.output or f"{Path(target.key).stem}{default_suffix}"
+    key = target if isinstance(target, str) else target.key
+    name = args.output or f"{Path(key).stem}{default_suffix}"
     try:
         return check_output(name, allowed)
     except OutputPathError as exc:
@@ -190,12 +220,34 @@ def _option(parse, text: str | None, *extra):
 def _trace(args: argparse.Namespace) -> int:
     threshold = _option(parse_duration, args.block_threshold, "--block-threshold")
     limit = _option(parse_duration, args.duration) or TRACE_LIMIT
-    target = _resolve(args.target)
-    output = _output(args, target, "-trace.json", TRACE_EXTENSIONS)
+    script = _script_path(args.target, args.python)
+    if script is None:
+        if args.script_args or args.python:
+            raise _CommandError(f"{args.target} is a demo: arguments and --python are for scripts")
+        target = _resolve(args.target)
+        output = _output(args, target, "-trace.json", TRACE_EXTENSIONS)
+    else:
+        output = _output(args, script, "-trace.json", TRACE_EXTENSIONS)
 
     from coroscope.takes.trace_file import problem_line, summary_line, write_trace
 
-    document, note, code = _run_traced(target, threshold, limit, realtime=args.realtime)
+    if script is None:
+        document, note, code = _run_traced(target, threshold, limit, realtime=args.realtime)
+    else:
+        from coroscope.cli.trace_script import trace_script
+        from coroscope.host.child import ChildError
+
+        try:
+            document, note, code = trace_script(
+                script,
+                tuple(args.script_args),
+                python=args.python,
+                threshold=threshold,
+                limit=limit,
+                realtime=args.realtime,
+            )
+        except ChildError as exc:
+            raise _CommandError(str(exc), EXIT_FAILED) from exc
     try:
         write_trace(document, output)
     except OSError as exc:

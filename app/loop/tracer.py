@@ -16,11 +16,12 @@ be under ``python``, and asyncio's own "Task was destroyed but it is pending!"
 from __future__ import annotations
 
 import asyncio
+import itertools
 import traceback
 import weakref
 from asyncio import base_events
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import Context
 from time import perf_counter
 
@@ -142,6 +143,9 @@ class Tracer:
         self.clock = clock
         self.scheduler = scheduler
         self.block_threshold = block_threshold
+        # In-process, sys.exit() or Ctrl+C in a run's task ends only that task (not
+        # the app); a script's own process lets them stop the loop, as asyncio does.
+        self.contain_exits = True
         # id(task) -> its info; the info's weak reference tells a reused id apart.
         self._tasks: dict[int, TaskInfo] = {}
         # The same infos of tasks that are not parked (new, or queued again after
@@ -152,7 +156,9 @@ class Tracer:
         self._unparked: dict[asyncio.Task, TaskInfo] = {}
         # Failed tasks of a run, by id(task), until collected or the run is over.
         self._failed: dict[int, TaskInfo] = {}
-        self._next_id = 1
+        # Task ids; the script agent gives every loop of a program one counter,
+        # so ids stay unique across the program's loops.
+        self.ids: Iterator[int] = itertools.count(1)
         # Tasks are announced after the step that created them, because
         # create_task and TaskGroup only name a task once it exists.
         self._unannounced: list[asyncio.Task] = []
@@ -188,8 +194,7 @@ class Tracer:
         # A task belongs to the run of the context it will run in.
         run = context.get(RUN_ID) if context is not None else RUN_ID.get()
         parent = self.current_task_id()
-        info = TaskInfo(self._next_id, task.get_name(), parent, run, self.clock.now(), task)
-        self._next_id += 1
+        info = TaskInfo(next(self.ids), task.get_name(), parent, run, self.clock.now(), task)
         self._tasks[id(task)] = info
         if isinstance(task, _Task):  # the steps run_batch traces (and unparks)
             self._unparked[task] = info
@@ -326,7 +331,12 @@ class Tracer:
                         # asyncio stores these in the task, then re-raises them out of
                         # the step to stop the loop. A run's task (sys.exit() in a
                         # script) must not end the app: it ends failed, its lane says why.
-                        if info.run is None:
+                        if info.run is None or not self.contain_exits:
+                            self.step_started_wall = None
+                            if task.done():  # failed with it, as asyncio leaves it
+                                now = clock.now()
+                                log.emit(TaskStep(now, task_id, now, 0.0, "done", "", None, ()))
+                                self._ended(task, info, now)
                             raise
                         self._escaped(task_id, exc, info.name)
                     except BaseException as exc:  # a step of a finished task, say
@@ -414,7 +424,7 @@ class Tracer:
         try:
             handle._run()
         except (SystemExit, KeyboardInterrupt) as exc:
-            if handle._context.get(RUN_ID) is None:  # type: ignore[attr-defined]
+            if handle._context.get(RUN_ID) is None or not self.contain_exits:  # type: ignore[attr-defined]
                 raise
             self._escaped(None, exc, describe_callback(handle._callback))  # type: ignore[attr-defined]
         finally:
@@ -539,6 +549,8 @@ class Tracer:
             del self._failed[key]
             if task is None or not task._log_traceback:
                 continue
+            if isinstance(task._exception, (SystemExit, KeyboardInterrupt)):
+                continue  # how the program ended, which the program itself saw
             file, line = exception_place(task._exception)
             found.append(
                 PythonWarned(

@@ -54,6 +54,7 @@ class _Task:
     name: str
     parent: int | None
     created: float
+    coro: str = ""
     state: TraceState = "pending"
     finished: float | None = None
     resumes: int = 0
@@ -109,7 +110,7 @@ class TraceCollector(FoldsByKind):
         if len(self._tasks) >= self.max_tasks:
             self.dropped_tasks += 1
             return
-        self._tasks[event.task] = _Task(event.task, event.name, event.parent, event.t)
+        self._tasks[event.task] = _Task(event.task, event.name, event.parent, event.t, event.coro)
         if event.t > self.last_time:
             self.last_time = event.t
 
@@ -261,6 +262,7 @@ class TraceCollector(FoldsByKind):
         return {
             "id": task.id,
             "name": task.name,
+            "coro": task.coro,
             "parent": task.parent if task.parent in self._tasks else None,
             "state": task.state,
             "created": self._rel(task.created),

@@ -246,6 +246,18 @@ def load_script(name: str | Path) -> Script:
     return Script(path, source, code, result.starts_loop, result.converted)
 
 
+def check_script(name: str | Path, syntax: bool = True) -> str:
+    """The script's full path, once it is known to be a readable .py file (of
+    valid Python, unless another interpreter will judge that); raises
+    ``ScriptError`` with the reason. Nothing of it runs here."""
+    shown = str(name)
+    resolved = Path(name).expanduser().resolve()
+    source = _read(resolved, shown)
+    if syntax:
+        _parse(source, str(resolved))
+    return str(resolved)
+
+
 def looks_like_script(name: str) -> bool:
     """What ``resolve`` treats as a path rather than a demo key."""
     return name.endswith(".py") or "/" in name or "\\" in name or Path(name).is_file()

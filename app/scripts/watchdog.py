@@ -214,7 +214,8 @@ class Watchdog:
             return
         self._loop_thread = threading.get_ident()
         self._loop_native = threading.get_native_id()
-        self._armed = _DISPATCHER.add(self)
+        # One that only observes leaves the program's signal handlers alone.
+        self._armed = self.interrupt_after is not None and _DISPATCHER.add(self)
         self._stopped.clear()
         self._thread = threading.Thread(target=self._watch, name="coroscope-watchdog", daemon=True)
         self._thread.start()
