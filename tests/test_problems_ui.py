@@ -90,7 +90,7 @@ def test_a_forgotten_await_is_listed_and_clicking_it_shows_its_task_and_line(
 
     path = run_script(window, tmp_path, FORGOTTEN)
     finding = wait_finding(qtbot, window, "never awaited")
-    main = window.controller.tasks.by_name("main")
+    main = window.controller.tasks.by_name("Task-1")  # asyncio's own name for it
     assert finding.task == main.id
     assert finding.line == FORGOTTEN_LINE and finding.where() == f"mine.py:{FORGOTTEN_LINE}"
 
@@ -114,7 +114,7 @@ def test_a_forgotten_await_is_listed_and_clicking_it_shows_its_task_and_line(
     assert PROBLEM_MARK in gutter_tip and "put await in front of it" in gutter_tip
 
     # click the entry: its task is selected and its line shown
-    window.lanes.select(window.controller.tasks.by_name("main").id + 1000)  # something else
+    window.lanes.select(main.id + 1000)  # something else
     rect = view.row_rect(0)
     assert rect.isValid() and rect.height() > 0
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
@@ -196,8 +196,8 @@ asyncio.run(main())
 def test_a_stall_left_by_a_thread_ending_is_found_from_the_frame_tick(qtbot, window, tmp_path):
     run_script(window, tmp_path, SILENT_THREAD, "silent.py")
     finding = wait_finding(qtbot, window, "deadlock")
-    assert finding.task == window.controller.tasks.by_name("main").id
-    assert finding.message.startswith("main waits for Event.wait()")
+    assert finding.task == window.controller.tasks.by_name("Task-1").id
+    assert finding.message.startswith("main (Task-1) waits for Event.wait()")
     qtbot.waitUntil(lambda: window.controller.clock.paused, timeout=5000)
     assert window.problems.dock.windowTitle() == "Problems (1)"
 

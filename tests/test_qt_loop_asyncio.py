@@ -1,8 +1,9 @@
 """The Qt loop behaves as asyncio's own loop where qasync does not.
 
-Each test here failed on ``TracingLoop`` over plain qasync 0.28 (docs/CONFORMANCE.md,
-"Qt loop only", causes 8-16): thread-safe calls, the executor, ``run_until_complete``
-and ``run_forever``, errors, async generators and stepping by hand.
+Each test here failed on ``TracingLoop`` over plain qasync 0.28 (CPython's asyncio
+tests found them; docs/CONFORMANCE.md, "What changed since the first run"):
+thread-safe calls, the executor, ``run_until_complete`` and ``run_forever``, errors,
+async generators, stepping by hand and a loop run on a worker thread.
 """
 
 from __future__ import annotations
@@ -461,3 +462,39 @@ def test_run_until_complete_from_a_qt_slot_while_qt_runs_its_own_loop(qapp, loop
     outer.exec()
     assert results == ["slept"]
     assert not loop.is_running()
+
+
+def test_a_loop_made_and_run_on_a_worker_thread_runs_there(qapp, loop):
+    # Only the main thread may run QApplication.exec(): asyncio.run() on a worker
+    # thread (as asyncio.to_thread(asyncio.run, ...) does) runs a local Qt loop
+    # there, with its timers, file descriptors and executor.
+    import os
+
+    from coroscope.widgets.shell.qt_loop import TracingLoop
+
+    async def work() -> tuple[str, bytes, int]:
+        await asyncio.sleep(0.01)
+        running = asyncio.get_running_loop()
+        read, write = os.pipe()
+        got = running.create_future()
+        running.add_reader(read, lambda: got.set_result(os.read(read, 10)))
+        threading.Timer(0.02, os.write, (write, b"hi")).start()
+        try:
+            data = await got
+        finally:
+            running.remove_reader(read)
+            os.close(read)
+            os.close(write)
+        answer = await running.run_in_executor(None, lambda: 42)
+        return threading.current_thread().name, data, answer
+
+    def in_thread() -> tuple[str, bytes, int]:
+        with asyncio.Runner(loop_factory=lambda: TracingLoop(qapp)) as runner:
+            return runner.run(work())
+
+    async def main() -> tuple[str, bytes, int]:
+        return await asyncio.to_thread(in_thread)
+
+    name, data, answer = loop.run_until_complete(main())
+    assert name != threading.current_thread().name
+    assert (data, answer) == (b"hi", 42)

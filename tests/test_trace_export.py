@@ -5,6 +5,7 @@ countdown's tasks end at 2, 3 and 4 s of loop time.
 """
 
 import asyncio
+import gc
 import json
 import re
 import time
@@ -214,6 +215,31 @@ def test_write_is_atomic(tmp_path, headless):
     with pytest.raises(TypeError):
         write_trace(broken, tmp_path / "broken.json")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.json"]
+
+
+def test_the_file_is_what_the_pure_python_encoder_writes(tmp_path, headless):
+    # The writer uses json's C encoder; the bytes are those json.dump wrote before
+    # (compact, ASCII escapes, one line and a newline).
+    document = trace_of(headless, demo_target("countdown"))
+    document["otherData"]["target"] = "café ✓.py"
+    document["tasks"][0]["result"] = 'a "quoted"\nline'
+    out = write_trace(document, tmp_path / "t.json")
+    encoder = json.JSONEncoder(separators=(",", ":"))
+    assert out.read_bytes() == ("".join(encoder.iterencode(document)) + "\n").encode()
+
+
+def test_building_leaves_the_garbage_collector_as_it_was(headless):
+    collector = TraceCollector()
+    trace_of(headless, demo_target("countdown"), collector)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        document = collector.build()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert collector.build() == document
+    assert gc.isenabled()
 
 
 def test_schema_check_catches_mistakes(headless):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from coroscope import demos
 from coroscope.about import APP_NAME, __version__
@@ -55,11 +56,18 @@ def cmd_list(_args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from coroscope.control.targets import UnknownTargetError
-    from coroscope.scripts.loader import resolve
+    from coroscope.control.targets import UnknownTargetError, demo_target
+    from coroscope.scripts.loader import looks_like_script
 
+    if demos.find(args.target) is None and looks_like_script(args.target):
+        path = Path(args.target).expanduser()
+        if not path.is_file():
+            raise CliError(f"no such file: {args.target}")
+        from coroscope.widgets.shell.gui import run_app
+
+        return run_app(script=str(path.resolve()))
     try:
-        target = resolve(args.target)
+        target = demo_target(args.target)
     except UnknownTargetError as exc:
         raise CliError(str(exc)) from exc
     from coroscope.widgets.shell.gui import run_app

@@ -14,18 +14,15 @@ import traceback
 from collections.abc import Callable
 from typing import TextIO
 
-from coroscope.control.cycles import cancel_tasks
+from coroscope.control import loop_intents
+from coroscope.control.loop_intents import IntentError
 from coroscope.control.output import TaskStream
-from coroscope.control.run import RerunError, Run, Target
+from coroscope.control.run import ExternalRun, RerunError, Run, Target
 from coroscope.loop.events import ClockChanged, Output, SessionEvent
-from coroscope.loop.introspect import describe_callback
-from coroscope.loop.scheduler import SLEEP_CALLBACK
 from coroscope.models.run_models import RunModels
 from coroscope.models.task_model import TaskRow
 
-
-class IntentError(Exception):
-    """An intent that cannot be carried out; the message is shown to the user."""
+__all__ = ["Controller", "IntentError"]
 
 
 class Controller:
@@ -42,7 +39,7 @@ class Controller:
         self.narration = self.models.narration
         self.timeline = self.models.timeline
         self.graph = self.models.graph
-        self.run: Run | None = None
+        self.run: Run | ExternalRun | None = None
         self.target: Target | None = None
         self._stopping: asyncio.Task | None = None
         self._listeners: list[Callable[[str], None]] = []
@@ -59,7 +56,7 @@ class Controller:
         self.models.clear()
 
     def _task_created(self, task: asyncio.Task, info) -> None:
-        if self.run is not None:
+        if isinstance(self.run, Run):
             self.run.remember(task, info)
 
     def _capture(self) -> None:
@@ -116,11 +113,13 @@ class Controller:
         """True while the current run still has unfinished tasks (also while stopping)."""
         return self.run is not None and bool(self.run.tasks())
 
-    def start(self, target: Target) -> Run:
+    def start(self, target: Target) -> Run | ExternalRun:
         """Start ``target``; the caller must have stopped any previous run."""
         if self.running:
             raise IntentError("Stop the current run before starting another")
         self.target = target
+        if target.external is not None:
+            return self._start_external(target)
         if self._capture_output:
             self._capture()
         self.run = Run(self.loop, target)
@@ -137,6 +136,24 @@ class Controller:
             main.add_done_callback(self._main_over)
         self._changed("run")
         return self.run
+
+    def _start_external(self, target: Target) -> ExternalRun:
+        assert target.external is not None
+        self.clock.origin = self.clock.now()
+        run = self.run = target.external(Run.next_id())
+        run.on_end.append(lambda: self._changed("run"))
+        try:
+            run.start()
+        except Exception as exc:  # the child could not start: no such interpreter, say
+            run.stopped = True
+            self._note("error", f"Could not start {target.title}: {exc}")
+            raise IntentError(f"Could not start {target.title}: {exc}") from exc
+        self._changed("run")
+        return run
+
+    def _external(self) -> ExternalRun | None:
+        run = self.run
+        return run if isinstance(run, ExternalRun) and not run.over else None
 
     def _main_over(self, main: asyncio.Task) -> None:
         """The program is over once its main task is: a failed task whose exception
@@ -169,7 +186,7 @@ class Controller:
         self._changed("run")
         return stubborn
 
-    async def restart(self) -> Run | None:
+    async def restart(self) -> Run | ExternalRun | None:
         target = self.target
         await self.stop()
         if target is None:
@@ -184,44 +201,43 @@ class Controller:
         return self._stopping
 
     # -- task intents -----------------------------------------------------------
-    def _live_task(self, task_id: int) -> tuple[asyncio.Task, TaskRow]:
+    # Checked here against what the lanes show, then carried out on the loop the
+    # task lives on: this one, or a script's in its own process.
+    def _live_row(self, task_id: int) -> TaskRow:
         row = self.tasks.get(task_id)
-        task = self.tracer.task_by_id(task_id)
-        if row is None or task is None or task.done():
+        if row is None or not row.live:
             name = row.name if row else f"task #{task_id}"
             raise IntentError(f"{name} has already finished")
-        return task, row
+        return row
 
     def cancel(self, task_id: int) -> None:
-        task, _row = self._live_task(task_id)
-        # Not task.cancel(): in a cycle of tasks awaiting each other it recurses.
-        cancel_tasks([task])
-        self.loop._wake()
-
-    def _sleep_entry(self, task_id: int):
-        task, row = self._live_task(task_id)
-        entry = self.scheduler.sleep_timer(task._fut_waiter)  # type: ignore[attr-defined]
-        if entry is None:
-            raise IntentError(f"{row.name} is not sleeping on a timer right now")
-        return entry
+        row = self._live_row(task_id)
+        if (external := self._external()) is not None:
+            external.ask("cancel", task_id, row.name)
+            return
+        loop_intents.cancel(self.loop, task_id, row.name)
 
     def set_remaining(self, task_id: int, seconds: float) -> None:
         """Move the task's sleep timer so it fires ``seconds`` of loop time from now."""
         if not seconds >= 0:
             raise IntentError("remaining time must be zero or more seconds")
-        entry = self._sleep_entry(task_id)
-        self.scheduler.move_timer(entry, self.clock.now() + seconds)
-        self.loop._wake()
+        row = self._live_row(task_id)
+        if (external := self._external()) is not None:
+            external.ask("set_remaining", task_id, seconds, row.name)
+            return
+        loop_intents.set_remaining(self.loop, task_id, seconds, row.name)
 
     def wake(self, task_id: int) -> None:
         self.set_remaining(task_id, 0.0)
 
     def delay(self, task_id: int, seconds: float = 1.0) -> None:
-        entry = self._sleep_entry(task_id)
-        self.scheduler.move_timer(entry, entry.when + seconds)
-        self.loop._wake()
+        row = self._live_row(task_id)
+        if (external := self._external()) is not None:
+            external.ask("delay", task_id, seconds, row.name)
+            return
+        loop_intents.delay(self.loop, task_id, seconds, row.name)
 
-    def rerun(self, task_id: int) -> asyncio.Task:
+    def rerun(self, task_id: int) -> asyncio.Task | None:
         row = self.tasks.get(task_id)
         if row is None:
             raise IntentError("that task is no longer known")
@@ -231,6 +247,11 @@ class Controller:
             raise IntentError("nothing is running")
         if self.run.stopped:
             raise IntentError("the run was stopped; press Restart to run it again")
+        if (external := self._external()) is not None:
+            external.ask("rerun", task_id, row.name)
+            return None
+        if isinstance(self.run, ExternalRun):
+            raise IntentError("the script has ended; press Restart to run it again")
         try:
             task = self.run.rerun(task_id, row.name)
         except RerunError as exc:
@@ -239,39 +260,26 @@ class Controller:
         return task
 
     # -- timer intents ------------------------------------------------------------
-    def _live_timer(self, timer_id: int):
-        entry = self.scheduler.timer(timer_id)
-        if entry is None or entry.handle.cancelled():
-            raise IntentError("that timer has already fired or been cancelled")
-        return entry
-
     def cancel_timer(self, timer_id: int) -> None:
-        """Cancel a scheduled TimerHandle so its callback never runs.
-
-        A sleep's timer is different: cancelling only the handle would leave the
-        sleeping task waiting forever, so its sleep is cancelled instead and the
-        task gets ``CancelledError`` at its ``await`` (asyncio then drops the handle).
-        """
-        entry = self._live_timer(timer_id)
-        if entry.sleep_future is not None and not entry.sleep_future.done():
-            entry.sleep_future.cancel()
-        else:
-            entry.handle.cancel()
-        self.loop._wake()
+        """Cancel a timer so its callback never runs (a sleep's: the sleep is cancelled)."""
+        if (external := self._external()) is not None:
+            external.ask("cancel_timer", timer_id)
+            return
+        loop_intents.cancel_timer(self.loop, timer_id)
 
     def move_timer(self, timer_id: int, when: float) -> None:
         """Reschedule the real TimerHandle to fire at loop time ``when`` (never in the past)."""
         if not when == when:  # NaN
             raise IntentError("a timer's due time must be a number of seconds")
-        entry = self._live_timer(timer_id)
-        try:
-            self.scheduler.move_timer(entry, max(when, self.clock.now()))
-        except ValueError as exc:
-            raise IntentError(f"that timer cannot move: {exc}") from exc
-        self.loop._wake()
+        if (external := self._external()) is not None:
+            external.ask("move_timer", timer_id, when)
+            return
+        loop_intents.move_timer(self.loop, timer_id, when)
 
     # -- clock intents ----------------------------------------------------------
     def _clock_changed(self) -> None:
+        if (external := self._external()) is not None:
+            external.clock_changed(self.clock.state())  # the script's loop keeps the same time
         self.events.emit(ClockChanged(self.clock.now(), self.clock.paused, self.clock.speed))
         self._changed("clock")
 
@@ -292,45 +300,13 @@ class Controller:
     def step(self) -> str:
         if not self.clock.paused:
             self.pause()
-        upcoming = [h for h in self.scheduler.ready_handles(5) if not h.cancelled()][:1]
-        # Said before it runs: running it changes what it would name.
-        said = self._what_ran(upcoming[0]) if upcoming else ""
-        result = self.loop.step()
-        if result == "ran" and said:
+        if (external := self._external()) is not None:
+            external.ask("step")  # what it ran comes back as the script's own events
+            return "asked"
+        result, said = loop_intents.step(self.loop)
+        if said:
             self._note("note", said)
         return result
-
-    def _what_ran(self, handle: asyncio.Handle) -> str:
-        """What a Step that ran a plain callback did, in words (a task's step says
-        itself through its events; a callback otherwise changes nothing visible)."""
-        callback = handle._callback  # type: ignore[attr-defined]
-        if isinstance(getattr(callback, "__self__", None), asyncio.Task):
-            return ""
-        if getattr(callback, "__module__", "").startswith("coroscope."):
-            return ""  # the app's own bookkeeping, not the program's
-        args = handle._args or ()
-        if callback is SLEEP_CALLBACK:
-            woken = [
-                self._name_of(cb) for cb, _context in getattr(args[0], "_callbacks", None) or ()
-            ]
-            woken = [name for name in woken if name]
-            if woken:
-                return (
-                    f"step ran the timer's callback: {woken[0]}'s sleep is over; its step is next"
-                )
-            return "step ran a sleep's timer callback (nobody waits on that sleep any more)"
-        what = describe_callback(callback)
-        if "gather" in what and args and (child := self._name_of(args[0], method=False)):
-            return f"step ran gather()'s callback: it takes note that {child} finished"
-        return f"step ran the callback {what}"
-
-    def _name_of(self, thing: object, method: bool = True) -> str:
-        """The name of the task ``thing`` is (or, with ``method``, is a method of)."""
-        task = getattr(thing, "__self__", None) if method else thing
-        if not isinstance(task, asyncio.Task):
-            return ""
-        info = self.tracer.info(task)  # (a task that ended is no longer known there)
-        return info.name if info is not None else task.get_name()
 
     def set_speed(self, speed: float) -> None:
         try:
@@ -340,5 +316,7 @@ class Controller:
         self._clock_changed()
 
     def close(self) -> None:
+        if isinstance(self.run, ExternalRun):
+            self.run.close()
         self.release_output()
         self.models.close()

@@ -21,7 +21,7 @@ from coroscope.loop.scheduler import RUN_ID
 from coroscope.loop.tracer import TaskInfo
 
 # Remembering how to start tasks again costs their arguments; cap it.
-_MAX_RECIPES = 5000
+MAX_RECIPES = 5000
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,9 @@ class Target:
     make_main: Callable[[], Coroutine]
     stage: str | None = None
     summary: str = ""
+    # Set for a program that runs somewhere else (a script in its own process):
+    # makes its run, given the run's id. Then ``make_main`` is not used.
+    external: Callable[[int], ExternalRun] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,9 +97,13 @@ def capture_recipe(coro: object, name: str) -> Recipe | None:
 class Run:
     _ids = 0
 
+    @classmethod
+    def next_id(cls) -> int:
+        cls._ids += 1
+        return cls._ids
+
     def __init__(self, loop: asyncio.AbstractEventLoop, target: Target) -> None:
-        Run._ids += 1
-        self.id = Run._ids
+        self.id = Run.next_id()
         self.loop = loop
         self.target = target
         self.main: asyncio.Task | None = None
@@ -112,7 +119,7 @@ class Run:
 
     def remember(self, task: asyncio.Task, info: TaskInfo) -> None:
         """Tracer hook: keep a recipe for each task of this run, to run it again."""
-        if info.run != self.id or len(self.recipes) >= _MAX_RECIPES:
+        if info.run != self.id or len(self.recipes) >= MAX_RECIPES:
             return
         recipe = capture_recipe(task.get_coro(), info.name)
         if recipe is not None:
@@ -164,3 +171,49 @@ class Run:
 
 def make_main_from(function: Callable[..., Coroutine], *args: Any) -> Callable[[], Coroutine]:
     return lambda: function(*args)
+
+
+class ExternalRun:
+    """A run whose program runs elsewhere (a script's own process): its events
+    arrive in the controller's event log, and intents are asked of it by name
+    (``cancel``, ``set_remaining``, ``delay``, ``rerun``, ``cancel_timer``,
+    ``move_timer``, ``step``), to be carried out by ``loop_intents`` over there.
+    """
+
+    main: asyncio.Task | None = None  # nothing of it runs on this loop
+
+    def __init__(self, run_id: int, target: Target) -> None:
+        self.id = run_id
+        self.target = target
+        self.stopped = False
+        # Called once the program has ended (by itself, or stopped).
+        self.on_end: list[Callable[[], None]] = []
+
+    def _ended(self) -> None:
+        for listener in self.on_end:
+            listener()
+
+    @property
+    def over(self) -> bool:
+        """The program has ended: nothing of it can be asked any more."""
+        raise NotImplementedError
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def tasks(self) -> list[object]:
+        """Something, while the program runs (the controller counts it as running)."""
+        return [] if self.over else [self]
+
+    def ask(self, intent: str, *args: Any) -> None:
+        raise NotImplementedError
+
+    def clock_changed(self, state: tuple[float, float, float, bool]) -> None:
+        """This side's clock was paused, resumed or set to a speed: follow it."""
+        raise NotImplementedError
+
+    async def stop(self, grace: float = 2.0) -> list[str]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """End the program at once (the window is closing)."""

@@ -37,20 +37,37 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
+from coroscope.control import loop_intents
 from coroscope.control.cycles import cancel_tasks
+from coroscope.control.loop_intents import IntentError
+from coroscope.control.run import MAX_RECIPES, Recipe, capture_recipe
 from coroscope.host import protocol
+from coroscope.host.tagged_output import TaggedStream, running_agent_loop
 from coroscope.loop.clock import VirtualClock
-from coroscope.loop.events import DEFAULT_BLOCK_THRESHOLD, LoopStalled
+from coroscope.loop.events import (
+    DEFAULT_BLOCK_THRESHOLD,
+    KIND_NUMBERS,
+    LoopStalled,
+    Output,
+    SessionEvent,
+)
 from coroscope.loop.scheduler import RUN_ID
 from coroscope.loop.traced_loop import HeadlessLoop
+from coroscope.loop.tracer import TaskInfo, exception_place
 from coroscope.scripts.watchdog import Watchdog
 
-# Every task of the program belongs to this run (stall and left-pending checks
-# look at a run's tasks; the agent hosts exactly one).
+# Every task of the program belongs to one run (stall and left-pending checks
+# look at a run's tasks; the agent hosts exactly one): this one unless the
+# watcher names another (--run), so that its own runs' ids stay apart.
 PROGRAM_RUN = 1
 FLUSH_EVERY = 0.02
+STALL_LOOK_EVERY = 10  # flushes: a look for a stall every 0.2 s
+_CHECK_STALL = "check stall"  # the writer's own ask of a loop, not on the wire
 
 _agent: Agent | None = None
+_TASK_INTENTS = ("cancel", "set_remaining", "delay", "rerun")
+_TIMER_INTENTS = ("cancel_timer", "move_timer")
+_INTENTS = ("cancel", "set_remaining", "delay", "cancel_timer", "move_timer")
 
 
 class AgentLoop(HeadlessLoop):
@@ -64,13 +81,22 @@ class AgentLoop(HeadlessLoop):
         super().__init__(
             clock=agent.clock, autojump=agent.autojump, block_threshold=agent.block_threshold
         )
-        self.tracer.ids = agent.ids
+        # One counter for every id of every loop (tasks, timers, channels, jobs,
+        # child processes), from where the watcher said: none collides there.
+        ids = agent.ids
+        self.tracer.ids = self.scheduler._ids = self.io_taps._ids = ids
+        self.outside._job_ids = self.outside._proc_ids = ids
         self.tracer.contain_exits = False
+        self.tracer.on_task_created = self._task_created
+        self._recipes: dict[int, Recipe] = {}
+        # Intents from the watcher, run on this loop's thread before each pass
+        # (also while paused, when the scheduler runs nothing).
+        self._intents: deque[tuple] = deque()
         self._agent = agent
         self._outbox: deque[tuple | bytes] = deque()
         self._watchdog: Watchdog | None = None
         # Tasks created from this thread's context belong to the program's run.
-        RUN_ID.set(PROGRAM_RUN)
+        RUN_ID.set(agent.run_id)
         self.index = agent.register(self)
         # What the loop keeps of each event goes straight to the outbox instead of
         # a ring: the same records, (kind number, *fields) or a packed bare-yield
@@ -104,15 +130,15 @@ class AgentLoop(HeadlessLoop):
     def program_over(self) -> None:
         """What the program left behind as its runner ends it: failed tasks nobody
         asked about, and tasks still pending that the runner now cancels."""
-        for heard in self.tracer.unretrieved(PROGRAM_RUN):
+        for heard in self.tracer.unretrieved(self._agent.run_id):
             self.events.emit(heard)
-        left = self.tracer.left_running(PROGRAM_RUN)
+        left = self.tracer.left_running(self._agent.run_id)
         if left is not None:
             self.events.emit(left)
 
     def close(self) -> None:
         if not self.is_closed() and not self.is_running():
-            for heard in self.tracer.unretrieved(PROGRAM_RUN):
+            for heard in self.tracer.unretrieved(self._agent.run_id):
                 self.events.emit(heard)
         super().close()
         self._agent.flush()
@@ -143,6 +169,85 @@ class AgentLoop(HeadlessLoop):
         """Cancel every task of this loop (cycles of tasks awaiting each other too)."""
         cancel_tasks([task for task in asyncio.all_tasks(self) if not task.done()])
 
+    # -- the watcher's intents ------------------------------------------------
+    def _task_created(self, task: asyncio.Task, info: TaskInfo) -> None:
+        # How to start it again (Run again on a finished lane), as the window's runs keep.
+        if len(self._recipes) < MAX_RECIPES:
+            recipe = capture_recipe(task.get_coro(), info.name)
+            if recipe is not None:
+                self._recipes[info.id] = recipe
+
+    def owns_task(self, task_id: int) -> bool:
+        return self.tracer.task_by_id(task_id) is not None
+
+    def owns_timer(self, timer_id: int) -> bool:
+        return self.scheduler.timer(timer_id) is not None
+
+    def ask(self, message: tuple) -> None:
+        """From another thread: carry out ``message`` on this loop's thread."""
+        self._intents.append(message)
+        with contextlib.suppress(AttributeError, OSError):  # closed meanwhile
+            self._write_to_self()  # type: ignore[attr-defined]
+
+    def _run_once(self) -> None:
+        intents = self._intents
+        while intents:
+            self._obey(intents.popleft())
+        super()._run_once()
+
+    def _process_events(self, event_list: list) -> None:
+        # The self-pipe only wakes the loop for the intents above: read it now,
+        # rather than queue its reader as a callback, which a paused loop would
+        # keep and Step would then count as the one thing it ran.
+        ssock = getattr(self, "_ssock", None)
+        own = ssock.fileno() if ssock is not None else -1
+        theirs = []
+        for key, mask in event_list:
+            if key.fd == own:
+                self._read_from_self()  # type: ignore[attr-defined]
+            else:
+                theirs.append((key, mask))
+        super()._process_events(theirs)
+
+    def _obey(self, message: tuple) -> None:
+        agent = self._agent
+        if message[0] == _CHECK_STALL:
+            self.check_stall()
+            return
+        if message[0] == protocol.CLOCK:
+            agent.clock.adopt(message[1:])
+            self._wake()
+            return
+        if message[0] == protocol.STOP:
+            if self.clock.paused:
+                agent.clock.resume()  # cancelled tasks need the loop running to unwind
+                agent.send((protocol.CLOCK, *agent.clock.state()))
+            self.stop_program()
+            return
+        _tag, intent, args = message
+        try:
+            if intent == "step":
+                _result, said = loop_intents.step(self)
+                if said:
+                    self.events.emit(SessionEvent(self.clock.now(), "note", said))
+                agent.send((protocol.CLOCK, *agent.clock.state()))
+            elif intent == "rerun":
+                self._rerun(*args)
+            elif intent in _INTENTS:
+                getattr(loop_intents, intent)(self, *args)
+            else:
+                raise IntentError(f"this Coroscope cannot {intent} in a script yet")
+        except IntentError as exc:
+            agent.send((protocol.REFUSED, str(exc)))
+        except Exception as exc:  # a bug of ours must not end the program
+            agent.send((protocol.REFUSED, f"{intent} failed: {type(exc).__name__}: {exc}"))
+
+    def _rerun(self, task_id: int, name: str) -> None:
+        recipe = self._recipes.get(task_id)
+        if recipe is None:
+            raise IntentError(f"{name} cannot be run again: its start was not recorded")
+        self.create_task(recipe.call(), name=name)
+
 
 class Agent:
     def __init__(
@@ -152,17 +257,21 @@ class Agent:
         block_threshold: float,
         limit: float | None,
         stop_on_stall: bool = False,
+        run_id: int = PROGRAM_RUN,
+        first_id: int = 1,
     ) -> None:
         self.channel = channel
+        self.run_id = run_id
         self.stop_on_stall = stop_on_stall
         self.autojump = autojump
         self.block_threshold = block_threshold
         self.limit = limit
         self.clock = VirtualClock()
-        self.ids = itertools.count(1)
+        self.ids = itertools.count(first_id)
         self.loops: list[AgentLoop] = []
         self.stopping = False
         self.finishing = False
+        self.failed_at: tuple[str, int] = ("", 0)
         self._send_lock = threading.Lock()
         self._flushed = threading.Event()
         self._writer = threading.Thread(target=self._write, name="coroscope-agent-writer")
@@ -191,8 +300,16 @@ class Agent:
         self.send((protocol.TICK, self.clock.now(), stuck))
 
     def _write(self) -> None:
+        flushes = 0
         while not self._flushed.wait(FLUSH_EVERY):
             self.flush()
+            flushes += 1
+            if flushes % STALL_LOOK_EVERY == 0:
+                # A thread of the program's that ends without handing a loop
+                # anything leaves that loop waiting, never looking again: look.
+                for loop in list(self.loops):
+                    if loop.is_running():
+                        loop.ask((_CHECK_STALL,))
 
     def _read(self) -> None:
         reader = protocol.Reader()
@@ -209,8 +326,35 @@ class Agent:
                 self.obey(message)
 
     def obey(self, message: tuple) -> None:
-        if message[0] == protocol.STOP:
+        tag = message[0]
+        if tag == protocol.STOP:
             self.stop_program()
+        elif tag == protocol.CLOCK:
+            loops = [loop for loop in list(self.loops) if not loop.is_closed()]
+            if not loops:
+                self.clock.adopt(message[1:])  # no loop reads it yet
+            for loop in loops:
+                loop.ask(message)
+        elif tag == protocol.INTENT:
+            owner = self._loop_for(message[1], message[2])
+            if owner is None:
+                self.send((protocol.REFUSED, "the script has not made an event loop yet"))
+            else:
+                owner.ask(message)
+
+    def _loop_for(self, intent: str, args: tuple) -> AgentLoop | None:
+        """The loop the intent is about: the one with that task or timer, else
+        the one running now (for Step), else the first."""
+        loops = [loop for loop in list(self.loops) if not loop.is_closed()]
+        if not loops:
+            return None
+        if args and intent in _TASK_INTENTS:
+            owners = [loop for loop in loops if loop.owns_task(args[0])]
+        elif args and intent in _TIMER_INTENTS:
+            owners = [loop for loop in loops if loop.owns_timer(args[0])]
+        else:
+            owners = [loop for loop in loops if loop.is_running()]
+        return (owners or loops)[0]
 
     # -- the program's loops ------------------------------------------------
     def register(self, loop: AgentLoop) -> int:
@@ -223,8 +367,7 @@ class Agent:
         self.stopping = True
         for loop in list(self.loops):
             if not loop.is_closed():
-                with contextlib.suppress(RuntimeError):  # it closed meanwhile
-                    loop.call_soon_threadsafe(loop.stop_program)
+                loop.ask((protocol.STOP,))
 
     def limit_reached(self) -> None:
         self.send((protocol.LIMIT,))
@@ -249,7 +392,19 @@ class Agent:
             cancel_all(loop)
 
         runners._cancel_all_tasks = cancel_all_tasks  # type: ignore[attr-defined]
-        RUN_ID.set(PROGRAM_RUN)
+        RUN_ID.set(self.run_id)
+
+    def tag_output(self) -> None:
+        """print() reaches the watcher as Output events with the task that printed."""
+        output_kind = KIND_NUMBERS[Output]
+
+        def untagged(line: str, stream: str) -> None:
+            record = (output_kind, self.clock.now(), None, line, stream)
+            self.send((protocol.EVENTS, 0, [record]))
+
+        loop_of_thread = running_agent_loop(AgentLoop)
+        sys.stdout = TaggedStream("stdout", sys.stdout, loop_of_thread, untagged)
+        sys.stderr = TaggedStream("stderr", sys.stderr, loop_of_thread, untagged)
 
     def start(self, script: str) -> None:
         self.send(
@@ -268,18 +423,21 @@ class Agent:
 
     def run_script(self, script: str, args: list[str]) -> tuple[int, str]:
         """Run ``script`` as ``__main__``; its exit code and, if it failed, one line
-        saying how (its traceback goes to stderr, as python prints it)."""
+        saying how (its traceback goes to stderr, as python prints it; where it
+        was raised is kept in ``failed_at``)."""
         path = os.path.abspath(script)
         sys.argv = [script, *args]
         sys.path[0] = os.path.dirname(path)
         try:
             runpy.run_path(script, run_name="__main__")
         except SystemExit as exc:
+            self.failed_at = exception_place(exc)  # where sys.exit() was called
             return _exit_code(exc), ""
         except BaseException as exc:  # the program's, reported as python would
             if self.stopping and isinstance(exc, asyncio.CancelledError):
                 return 0, ""  # what stopping it did, not the program's doing
             _print_uncaught(exc, path)
+            self.failed_at = exception_place(exc)
             code = 130 if isinstance(exc, KeyboardInterrupt) else 1
             return code, "".join(traceback.format_exception_only(exc)).strip()
         finally:
@@ -294,7 +452,7 @@ class Agent:
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
         self.flush()
-        self.send((protocol.EXIT, code, outcome))
+        self.send((protocol.EXIT, code, outcome, *self.failed_at))
 
 
 def _exit_code(exc: SystemExit) -> int:
@@ -332,6 +490,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--block-threshold", type=float, default=DEFAULT_BLOCK_THRESHOLD)
     parser.add_argument("--limit", type=float, default=None, help="loop seconds, then stop")
     parser.add_argument("--stop-on-stall", action="store_true", help="end a deadlocked program")
+    parser.add_argument(
+        "--tag-output", action="store_true", help="print() as events tagged with the task"
+    )
+    parser.add_argument("--run", type=int, default=PROGRAM_RUN, help="the run id to tag with")
+    parser.add_argument("--first-id", type=int, default=1, help="where ids start counting")
+    parser.add_argument(
+        "--clock", default=None, help="the watcher's clock: virtual,real,speed,paused (0 or 1)"
+    )
     parser.add_argument("script")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -341,9 +507,21 @@ def main(argv: list[str] | None = None, before: Callable[[], None] | None = None
     options = _parser().parse_args(argv)
     channel = socket.socket(fileno=options.fd)
     agent = Agent(
-        channel, options.autojump, options.block_threshold, options.limit, options.stop_on_stall
+        channel,
+        options.autojump,
+        options.block_threshold,
+        options.limit,
+        options.stop_on_stall,
+        run_id=options.run,
+        first_id=options.first_id,
     )
+    if options.clock:
+        virtual, real, speed, paused = options.clock.split(",")
+        agent.clock.adopt((float(virtual), float(real), float(speed), paused == "1"))
+        agent.clock.origin = agent.clock.now()
     agent.install()
+    if options.tag_output:
+        agent.tag_output()
     agent.start(options.script)
     if before is not None:
         before()

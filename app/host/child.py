@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -57,6 +58,8 @@ class ChildOutcome:
 
     code: int | None = None  # its exit code; negative: killed by that signal
     said: str = ""  # the agent's one line about an uncaught exception, if any
+    file: str = ""  # where that exception was raised
+    line: int = 0
     stopped: bool = False  # the watcher asked it to stop
     killed: str = ""  # "terminated" or "killed" if it had to be ended that way
     stuck: protocol.Stuck | None = None  # where it was stuck when it was ended
@@ -75,13 +78,24 @@ class ChildOptions:
     stderr: Any = None
     cwd: str | None = None
     env: dict[str, str] | None = field(default=None, repr=False)
+    # For a watcher with runs and ids of its own (the window): the run the
+    # program's tasks belong to, where its ids start, and the clock to keep.
+    tag_output: bool = False  # print() as Output events with its task, not to stdout
+    run_id: int | None = None
+    first_id: int | None = None
+    clock: tuple[float, float, float, bool] | None = None
 
 
 class ScriptChild:
-    def __init__(self, script: str, options: ChildOptions | None = None) -> None:
+    def __init__(
+        self, script: str, options: ChildOptions | None = None, log: EventLog | None = None
+    ) -> None:
         self.script = script
         self.options = options or ChildOptions()
-        self.log = EventLog()
+        self.log = log if log is not None else EventLog()
+        # Called with what the agent says: its clock after a Step, an intent refused.
+        self.on_clock: Callable[[tuple[float, float, float, bool]], None] | None = None
+        self.on_refused: Callable[[str], None] | None = None
         self.outcome = ChildOutcome()
         self.pid: int | None = None
         self.python_version = ""
@@ -110,6 +124,15 @@ class ScriptChild:
             command += ["--limit", repr(options.limit)]
         if options.stop_on_stall:
             command.append("--stop-on-stall")
+        if options.tag_output:
+            command.append("--tag-output")
+        if options.run_id is not None:
+            command += ["--run", str(options.run_id)]
+        if options.first_id is not None:
+            command += ["--first-id", str(options.first_id)]
+        if options.clock is not None:
+            virtual, real, speed, paused = options.clock
+            command += ["--clock", f"{virtual!r},{real!r},{speed!r},{int(paused)}"]
         command += ["--", self.script, *options.args]
         env = dict(options.env if options.env is not None else os.environ)
         # The script's own children and Ctrl+C: its own session, ended by us.
@@ -195,6 +218,12 @@ class ScriptChild:
             self.limit_reached = True
         elif kind == protocol.EXIT:
             self.outcome.code, self.outcome.said = message[1], message[2]
+            if len(message) >= 5:
+                self.outcome.file, self.outcome.line = message[3], message[4]
+        elif kind == protocol.CLOCK and self.on_clock is not None:
+            self.on_clock(tuple(message[1:5]))
+        elif kind == protocol.REFUSED and self.on_refused is not None:
+            self.on_refused(str(message[1]))
 
     def _closed(self) -> None:
         if self._socket is not None:
@@ -224,6 +253,29 @@ class ScriptChild:
         self.outcome.stopped = True
         self.send((protocol.STOP,))
 
+    def ask(self, intent: str, *args: Any) -> None:
+        """An intent for the program (see ``coroscope.control.loop_intents``)."""
+        self.send((protocol.INTENT, intent, args))
+
+    def send_clock(self, state: tuple[float, float, float, bool]) -> None:
+        self.send((protocol.CLOCK, *state))
+
+    @property
+    def process_ended(self) -> bool:
+        return self._process is None or self._process.poll() is not None
+
+    def terminate(self) -> None:
+        """SIGTERM to the program (and what it started), having noted where it was stuck."""
+        if not self.process_ended:
+            self._remember_stuck()
+            self._signal(signal.SIGTERM)
+            self.outcome.killed = "terminated"
+
+    def kill(self) -> None:
+        if not self.process_ended:
+            self._signal(signal.SIGKILL)
+            self.outcome.killed = "killed"
+
     def end(self, grace: float = STOP_GRACE) -> ChildOutcome:
         """Wait up to ``grace`` for the child to end, then terminate it, then kill
         it; read everything it sent. Returns how it ended."""
@@ -231,12 +283,9 @@ class ScriptChild:
         if process is None:
             return self.outcome
         if not self._wait(process, grace):
-            self._remember_stuck()
-            self._signal(signal.SIGTERM)
-            self.outcome.killed = "terminated"
+            self.terminate()
             if not self._wait(process, TERM_GRACE):
-                self._signal(signal.SIGKILL)
-                self.outcome.killed = "killed"
+                self.kill()
                 process.wait()
         self.pump(0.0)
         if self.outcome.code is None:
@@ -265,12 +314,17 @@ class ScriptChild:
             with contextlib.suppress(ProcessLookupError):
                 process.send_signal(signum)
 
+    @property
+    def stuck_now(self) -> protocol.Stuck | None:
+        """The step holding a loop longest past the block threshold, at the last tick."""
+        return max(self._stuck, key=lambda entry: entry[3]) if self._stuck else None
+
     def _remember_stuck(self) -> None:
         """The step holding a loop as the child is ended never ends, so it never
         reports itself: say it from the agent's last look."""
-        if not self._stuck or self.now is None:
+        stuck = self.stuck_now
+        if stuck is None or self.now is None:
             return
-        stuck = max(self._stuck, key=lambda entry: entry[3])
         self.outcome.stuck = stuck
         _loop, task, what, held, file, line, cpu, excuse = stuck
         self.log.emit(LoopBlocked(self.now, task, what, held, file, line, cpu, excuse))

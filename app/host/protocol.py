@@ -31,9 +31,21 @@ LOOP = "loop"  # (LOOP, loop, thread name): the program made an event loop
 EVENTS = "events"  # (EVENTS, loop, [(kind number, *fields) or packed step, ...])
 TICK = "tick"  # (TICK, loop time now, stuck): see ``Stuck``
 LIMIT = "limit"  # (LIMIT,): the run reached its loop-time limit and is stopping
-EXIT = "exit"  # (EXIT, exit code, how it ended in one line or "")
+# (EXIT, exit code, how it ended in one line or "", file, line): the last two
+# say where an uncaught exception was raised, or sys.exit() called ("", 0 if
+# neither: the script ran to its end).
+EXIT = "exit"
+REFUSED = "refused"  # (REFUSED, why): an intent could not be carried out
+# Both ways: (CLOCK, virtual anchor, real anchor, speed, paused), the whole clock,
+# whose real anchor is a time.perf_counter() reading, the same clock in both
+# processes; sent by the watcher when it pauses, resumes or changes speed, and
+# by the agent after a Step moved its clock.
+CLOCK = "clock"
 # From the watcher:
 STOP = "stop"  # (STOP,): cancel every task of every loop, so the program ends
+# (INTENT, name, args): do to the program what the user asked of its lanes or
+# timers; names and arguments as coroscope.control.loop_intents takes them.
+INTENT = "intent"
 
 # ``TICK``'s stuck entries: (loop, task id or None, what, seconds held so far,
 # file, line, cpu share, excuse), for each loop whose current step has held it

@@ -23,6 +23,9 @@ from collections.abc import Callable
 MIN_SPEED = 0.1
 MAX_SPEED = 4.0
 
+# (virtual anchor, real anchor, speed, paused): see VirtualClock.state.
+ClockState = tuple[float, float, float, bool]
+
 
 class VirtualClock:
     def __init__(self, source: Callable[[], float] = time.perf_counter, speed: float = 1.0) -> None:
@@ -88,6 +91,20 @@ class VirtualClock:
         now = self.now()
         if when > now:
             self.advance(when - now)
+
+    def state(self) -> ClockState:
+        """All this clock is, to be given to another clock reading the same real
+        time (a script's child process: the two then tell the same loop time)."""
+        return (self._anchor_virtual, self._anchor_real, self._speed, self._paused)
+
+    def adopt(self, state: ClockState) -> None:
+        """Become the clock ``state`` describes (see ``state``); on the thread that
+        reads this clock, as ``now()`` reads the fields one by one."""
+        anchor_virtual, anchor_real, speed, paused = state
+        self._speed = _checked_speed(speed)
+        self._paused = bool(paused)
+        self._anchor_real, self._anchor_virtual = anchor_real, anchor_virtual
+        self._rate = 0.0 if self._paused else self._speed
 
     def real_delay(self, loop_seconds: float) -> float:
         """Real seconds until ``loop_seconds`` of loop time pass (inf while paused)."""

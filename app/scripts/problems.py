@@ -48,6 +48,11 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "Put the value in the script instead, or run the script with python to type it in.",
     ),
     (
+        "EOF when reading a line",
+        "The window has no keyboard to give the script, so input() reads nothing: put the "
+        "value in the script, or run it with python in a terminal to type it in.",
+    ),
+    (
         "No module named",
         "Install the module into the Python that runs Coroscope, or put it next to the script.",
     ),

@@ -1,4 +1,4 @@
-"""input() in a script: Coroscope has no keyboard to give it, and says so."""
+"""input() in a script: the window has no keyboard to give it, and says so."""
 
 import asyncio
 

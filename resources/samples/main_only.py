@@ -1,6 +1,6 @@
-"""A module that only defines async def main(): Coroscope calls it for you.
+"""A module that only defines async def main() and never runs it.
 
-(Run on its own with python, this file would do nothing at all.)
+Under python it does nothing at all, and so it does here: Coroscope says why.
 """
 
 import asyncio

@@ -1,4 +1,4 @@
-"""sys.exit() ends the script, not Coroscope: the app says where it happened."""
+"""sys.exit() ends the script's own process, as under python: the console says where."""
 
 import asyncio
 import sys

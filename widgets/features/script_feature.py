@@ -16,10 +16,12 @@ import os
 from pathlib import Path
 
 from coroscope import resources
-from coroscope.scripts.loader import ScriptError, load_script, script_of
+from coroscope.host.remote import RemoteRun, ended_badly
+from coroscope.scripts.loader import ScriptError, check_script, script_of
 from coroscope.scripts.problems import ProblemModel, ScriptProblem, at_line
 from coroscope.scripts.watchdog import DEFAULT_INTERRUPT_AFTER, Watchdog
 from coroscope.widgets.features.host import FeatureHost
+from coroscope.widgets.features.script_process import script_target
 from coroscope.widgets.views.problem_banner import ProblemBanner
 from PySide6.QtCore import QEvent, QFileSystemWatcher, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QTextCursor
@@ -107,6 +109,8 @@ class ScriptFeature(QObject):
         self._script_version = -1
         self._watchdog_version = 0
         self._recent: list[str] = []
+        self._stuck_problem: ScriptProblem | None = None
+        self._stuck_held = 0.0
 
         self.problems = ProblemModel()
         self.banner = ProblemBanner(self.problems)
@@ -218,12 +222,13 @@ class ScriptFeature(QObject):
         return dialog
 
     def open_path(self, path: str) -> bool:
-        """Load ``path`` and run it; a file that cannot run shows why in the banner."""
+        """Run ``path`` as Python runs it, in a process of its own; a file that
+        cannot run shows why in the banner."""
         self._watch(str(Path(path).expanduser().resolve()))
         self.reload_action.setEnabled(True)
         self._remember(self.path)
         try:
-            script = load_script(path)
+            full = check_script(path)
         except ScriptError as exc:
             self.problems.show(exc.problem)
             self.window.statusBar().showMessage(str(exc), 8000)
@@ -231,8 +236,17 @@ class ScriptFeature(QObject):
                 self.show_line(exc.problem.path, exc.problem.line)
             return False
         self.problems.clear()
-        self.window.run_target(script.target())
+        self.window.run_target(script_target(full, self.controller, self, self._script_over))
         return True
+
+    def _script_over(self, run: RemoteRun) -> None:
+        """The script's process ended: if it failed, say how, at its line."""
+        if run.stopped or self.controller.run is not run:
+            return
+        problem = ended_badly(run.target.source_path, run.child.outcome, bool(run.child.loops))
+        if problem is not None:
+            self.problems.show(problem)
+            self.window.statusBar().showMessage(problem.headline or problem.title, 8000)
 
     def reload(self) -> None:
         if self.path is None:
@@ -241,7 +255,7 @@ class ScriptFeature(QObject):
         self.open_path(self.path)
 
     def run_current(self) -> None:
-        if self.window.gallery.current_key is None and script_of(self.controller.target):
+        if self.window.gallery.current_key is None and _script_path(self.controller.target):
             self.reload()
         else:
             self.window.run_selected()
@@ -338,6 +352,7 @@ class ScriptFeature(QObject):
                 self.problems.show(script.outcome)
             else:
                 self.problems.clear()
+        self._show_stuck()
         if self.watchdog.version != self._watchdog_version:
             self._watchdog_version = self.watchdog.version
             if self.watchdog.interruptions:
@@ -347,18 +362,45 @@ class ScriptFeature(QObject):
             self.dock.setVisible(self.problems.current is not None)
         self.banner.refresh()
 
+    def _show_stuck(self) -> None:
+        """While a script's step holds its loop, say so at the line it is stuck on
+        (the window itself never waits: the script runs in its own process)."""
+        run = self.controller.run
+        stuck = run.child.stuck_now if isinstance(run, RemoteRun) and not run.over else None
+        if stuck is None:
+            if self._stuck_problem is not None and self.problems.current is self._stuck_problem:
+                self.problems.clear()
+            self._stuck_problem = None
+            return
+        _loop, _task, what, held, file, line, cpu, _excuse = stuck
+        shown = round(held * 2) / 2  # news every half second, not every frame
+        if self._stuck_problem is not None and self._stuck_held == shown:
+            return
+        self._stuck_held = shown
+        spinning = cpu > 0.5
+        doing = "has computed" if spinning else "has waited"
+        self._stuck_problem = at_line(
+            file,
+            line,
+            f"{what} {doing} for {shown:.1f} s without reaching an await",
+            headline=f"{what} is holding the loop: nothing else in the script can run "
+            "until it returns.",
+            hint=_BLOCKING_HINT,
+        )
+        self.problems.show(self._stuck_problem)
+
     def _target_changed(self, target) -> None:
         self._target = target
-        script = script_of(target)
+        path = _script_path(target)
         self._script_version = -1
         self.problems.clear()
-        if script is None:
+        if path is None:
             self._watch(None)  # a demo runs now; stop following the script
             self.reload_action.setEnabled(False)
             return
-        if script.path != self.path:
-            self._watch(script.path)
-            self._remember(script.path)
+        if path != self.path:
+            self._watch(path)
+            self._remember(path)
         self.reload_action.setEnabled(True)
         # The gallery's old pick would make Run (F5) start that demo instead.
         self.window.gallery.tree.setCurrentItem(None)
@@ -381,6 +423,16 @@ class ScriptFeature(QObject):
         elif kind == QEvent.Type.Show and not self.watchdog.running:
             self.watchdog.start()
         return super().eventFilter(watched, event)
+
+
+def _script_path(target) -> str | None:
+    """The script a target runs (in its own process, or in the window's), if any."""
+    script = script_of(target)
+    if script is not None:
+        return script.path
+    if target is not None and target.external is not None:
+        return target.source_path
+    return None
 
 
 def _local_files(event) -> list[str]:

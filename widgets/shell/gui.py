@@ -53,10 +53,11 @@ def run_app(
     target: Target | None = None,
     settings: QSettings | None = None,
     observe: Callable[[MainWindow], None] | None = None,
+    script: str | None = None,
 ) -> int:
-    """Open the app (running ``target`` once it is built) until its window closes.
-    ``observe`` is handed the window before it shows (the start-up benchmark
-    watches its signals)."""
+    """Open the app (running ``target``, or opening ``script``, once it is built)
+    until its window closes. ``observe`` is handed the window before it shows
+    (the start-up benchmark watches its signals)."""
     app = make_application()
     settings = settings if settings is not None else QSettings()
     window = MainWindow(None, settings, defer_features=True)
@@ -82,6 +83,9 @@ def run_app(
     if target is not None:
         # After the panels are in, so each of them sees the run from its start.
         window.built.connect(lambda: window.run_target(target))
+    if script is not None:
+        # As File > Open Script: in a process of its own, watched for saves.
+        window.built.connect(lambda: window.script_feature.open_path(script))
     window.attach(controller)
     # Ctrl+C in the terminal closes the window like the user would; the frame
     # timer runs Python often enough for the handler to fire promptly.

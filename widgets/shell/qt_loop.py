@@ -14,7 +14,8 @@ extra round of Qt events); ``SystemExit`` and ``KeyboardInterrupt`` from a callb
 come out of ``run_forever`` and ``run_until_complete``; ``call_soon_threadsafe``
 queues in order with ``call_soon`` and returns the handle; a closed or nested run is
 refused; async generators are finalized through asyncio's hooks; ``_run_once``
-steps the loop by hand.
+steps the loop by hand; a loop made on a thread other than the main one runs there
+(only the main thread may run ``QApplication.exec()``).
 """
 
 from __future__ import annotations
@@ -89,6 +90,11 @@ class TracingLoop(TracingMixin, _AsAsyncio, qasync.QEventLoop):
         self._nested: QEventLoop | None = None  # run_forever's own Qt loop, if nested
         self._escaped: BaseException | None = None
         self._hooks_saved: tuple | None = None
+        # Only the main thread may run QApplication.exec(): a loop made on another
+        # thread (asyncio.run in a worker, as asyncio.to_thread(asyncio.run, ...)
+        # does) runs a local QEventLoop. Making one here first gives the thread the
+        # Qt event dispatcher that the driver timer and the socket notifiers need.
+        self._thread_events: QEventLoop | None = None if QThread.isMainThread() else QEventLoop()
         self._driver = QTimer()
         self._driver.setObjectName("coroscope-loop-driver")
         self._driver.setTimerType(Qt.TimerType.PreciseTimer)
@@ -164,7 +170,7 @@ class TracingLoop(TracingMixin, _AsAsyncio, qasync.QEventLoop):
                 self._driver.start(0)  # one iteration
             else:
                 self._arm()
-            if QThread.currentThread().loopLevel() == 0:
+            if self._thread_events is None and QThread.currentThread().loopLevel() == 0:
                 super().run_forever()  # qasync's: QApplication.exec()
             else:
                 self._run_nested()
@@ -191,10 +197,11 @@ class TracingLoop(TracingMixin, _AsAsyncio, qasync.QEventLoop):
         return saved
 
     def _run_nested(self) -> None:
-        """Run inside a Qt event loop that already runs on this thread (called from
-        a Qt slot, or in a child forked from a running loop), where
-        QApplication.exec() refuses to start: run a local QEventLoop instead, as a
-        modal dialog does. Quitting the app still ends it."""
+        """Run where QApplication.exec() refuses to start: inside a Qt event loop
+        that already runs on this thread (called from a Qt slot, or in a child
+        forked from a running loop), or on a thread other than the main one. Run a
+        local QEventLoop instead, as a modal dialog does. Quitting the app still
+        ends it on the main thread."""
         if self._unsaid:
             self._say_unsaid()
         self._nested = QEventLoop()

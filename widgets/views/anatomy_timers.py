@@ -66,8 +66,8 @@ _OWN_KEYS = frozenset(
 
 
 class TimerListView(PaintedRows, QWidget):
-    cancelRequested = Signal(int)  # timer id
-    moveRequested = Signal(int, float)  # timer id, new due time (loop seconds)
+    cancelRequested = Signal(object)  # timer id
+    moveRequested = Signal(object, float)  # timer id, new due time (loop seconds)
 
     def __init__(
         self,

@@ -53,11 +53,11 @@ class _Stage(QWidget):
 
 
 class RingsStage(_Stage):
-    cancelRequested = Signal(int)
-    wakeRequested = Signal(int)
-    delayRequested = Signal(int, float)
-    remainingRequested = Signal(int, float)
-    rerunRequested = Signal(int)
+    cancelRequested = Signal(object)
+    wakeRequested = Signal(object)
+    delayRequested = Signal(object, float)
+    remainingRequested = Signal(object, float)
+    rerunRequested = Signal(object)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -210,7 +210,7 @@ class RingsStage(_Stage):
         # The lanes own the inline editor; ask the host window to open it there.
         self.remainingEditRequested.emit(task_id)
 
-    remainingEditRequested = Signal(int)
+    remainingEditRequested = Signal(object)
 
 
 class ClockStage(_Stage):

@@ -50,12 +50,12 @@ PROBLEM_BADGE = "⚠"
 
 
 class TaskLanesView(PaintedRows, QAbstractScrollArea):
-    cancelRequested = Signal(int)
-    wakeRequested = Signal(int)
-    delayRequested = Signal(int, float)
-    remainingRequested = Signal(int, float)
-    rerunRequested = Signal(int)
-    taskSelected = Signal(int)
+    cancelRequested = Signal(object)
+    wakeRequested = Signal(object)
+    delayRequested = Signal(object, float)
+    remainingRequested = Signal(object, float)
+    rerunRequested = Signal(object)
+    taskSelected = Signal(object)
 
     def __init__(self, model: TaskModel, clock: VirtualClock, parent: QWidget | None = None):
         super().__init__(parent)

@@ -1,0 +1,99 @@
+"""A user's script as the window runs it: in a child process, read as it goes.
+
+``script_target(path, controller, on_over)`` makes the Target that Open Script
+runs. When the controller starts it, a ``RemoteRun`` (coroscope.host.remote)
+starts the child, and socket notifiers hand the child's messages and output to
+it as they arrive, so the window never waits on the script: a script that
+blocks, spins, crashes or is killed cannot freeze the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from coroscope.control.run import Target
+from coroscope.host.child import default_python
+from coroscope.host.remote import RemoteRun
+from PySide6.QtCore import QObject, QSocketNotifier, QTimer
+
+# The child's socket tells of its end, but a process can end with its pipes
+# held open by its own children: look for that too, this often (ms).
+POLL_MS = 200
+
+
+class ScriptProcess(QObject):
+    """Keeps one ``RemoteRun`` fed from Qt's event loop while it lasts."""
+
+    def __init__(self, run: RemoteRun, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.run = run
+        self._notifiers: list[QSocketNotifier] = []
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self.pump)
+
+    def watch(self) -> None:
+        for fd in self.run.filenos():
+            notifier = QSocketNotifier(fd, QSocketNotifier.Type.Read, self)
+            notifier.activated.connect(self.pump)
+            self._notifiers.append(notifier)
+        self._poll.start()
+
+    def pump(self, *_args: object) -> None:
+        self.run.pump()
+        if self.run.over:
+            self.unwatch()
+
+    def unwatch(self) -> None:
+        self._poll.stop()
+        for notifier in self._notifiers:
+            notifier.setEnabled(False)
+            notifier.deleteLater()
+        self._notifiers.clear()
+
+
+def _not_in_process():
+    raise RuntimeError("a script's run starts in its own process")
+
+
+def script_target(
+    path: str,
+    controller,
+    parent: QObject,
+    on_over: Callable[[RemoteRun], None],
+    python: str | None = None,
+) -> Target:
+    """The Target that runs ``path`` in a child process of ``python`` (default:
+    the active virtual environment's, else the one Coroscope runs on)."""
+    name = Path(path).name
+
+    def start(run_id: int) -> RemoteRun:
+        run = RemoteRun(
+            run_id,
+            target,
+            controller.events,
+            controller.clock,
+            python=python or default_python(),
+            block_threshold=controller.tracer.block_threshold,
+        )
+        process = ScriptProcess(run, parent)
+
+        def over(ended: RemoteRun) -> None:
+            process.unwatch()
+            process.deleteLater()
+            on_over(ended)
+
+        run.on_started = lambda _run: process.watch()
+        run.on_over = over
+        return run
+
+    target = Target(
+        key=path,
+        title=name,
+        source_path=path,
+        make_main=_not_in_process,
+        summary=f"{name}, run by Python in a process of its own",
+        external=start,
+    )
+    return target
