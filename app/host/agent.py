@@ -61,6 +61,7 @@ from coroscope.scripts.watchdog import Watchdog
 # watcher names another (--run), so that its own runs' ids stay apart.
 PROGRAM_RUN = 1
 FLUSH_EVERY = 0.02
+BATCH = 250  # events per message
 STALL_LOOK_EVERY = 10  # flushes: a look for a stall every 0.2 s
 _CHECK_STALL = "check stall"  # the writer's own ask of a loop, not on the wire
 
@@ -141,7 +142,8 @@ class AgentLoop(HeadlessLoop):
             for heard in self.tracer.unretrieved(self._agent.run_id):
                 self.events.emit(heard)
         super().close()
-        self._agent.flush()
+        # Its last events go with the writer's next flush, or at the program's
+        # end: waiting here for a slow watcher to take them would slow the program.
 
     def take_events(self) -> list[tuple | bytes]:
         outbox = self._outbox
@@ -294,8 +296,10 @@ class Agent:
     def flush(self) -> None:
         for loop in list(self.loops):
             events = loop.take_events()
-            if events:
-                self.send((protocol.EVENTS, loop.index, events))
+            # In batches a watcher takes in a few milliseconds, so a window that
+            # reads between frames never meets one that holds it up for longer.
+            for start in range(0, len(events), BATCH):
+                self.send((protocol.EVENTS, loop.index, events[start : start + BATCH]))
         stuck = tuple(s for s in (loop.stuck() for loop in list(self.loops)) if s is not None)
         self.send((protocol.TICK, self.clock.now(), stuck))
 

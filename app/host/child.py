@@ -163,17 +163,33 @@ class ScriptChild:
         return self._socket.fileno()
 
     # -- reading ------------------------------------------------------------
-    def pump(self, timeout: float = 0.0) -> bool:
+    def pump(self, timeout: float = 0.0, budget: float | None = None) -> bool:
         """Read and act on whatever the agent sent, waiting up to ``timeout`` for
-        something. False once the child's side is closed."""
+        something, and working at most about ``budget`` seconds (a window must
+        paint meanwhile; the rest stays in the socket for the next call). False
+        once the child's side is closed."""
         sock = self._socket
         if sock is None:
             return False
         if timeout > 0:
             select.select([sock], [], [], timeout)
+        deadline = None if budget is None else time.perf_counter() + budget
+        reader = self._reader
         while True:
+            # What was read before and not yet taken comes first.
+            messages = iter(reader)
             try:
-                data = sock.recv(1 << 20)
+                for message in messages:
+                    self._dispatch(message)
+                    if deadline is not None and time.perf_counter() > deadline:
+                        return True  # the rest waits for the next call (see backlog)
+            except protocol.ProtocolError as exc:
+                self._closed()
+                raise ChildError(f"the script's process spoke nonsense: {exc}") from exc
+            finally:
+                messages.close()  # type: ignore[attr-defined]
+            try:
+                data = sock.recv(1 << 18)
             except BlockingIOError:
                 return True
             except OSError:
@@ -181,13 +197,12 @@ class ScriptChild:
             if not data:
                 self._closed()
                 return False
-            self._reader.feed(data)
-            try:
-                for message in self._reader:
-                    self._dispatch(message)
-            except protocol.ProtocolError as exc:
-                self._closed()
-                raise ChildError(f"the script's process spoke nonsense: {exc}") from exc
+            reader.feed(data)
+
+    @property
+    def backlog(self) -> bool:
+        """Read and not yet taken in: pump again soon, the socket will not say so."""
+        return self._reader.pending > 0
 
     def _dispatch(self, message: tuple) -> None:
         kind = message[0]

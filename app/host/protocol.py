@@ -88,25 +88,33 @@ class Reader:
     def feed(self, data: bytes) -> None:
         self._buffer += data
 
+    @property
+    def pending(self) -> int:
+        """Bytes fed and not yet given out as messages."""
+        return len(self._buffer)
+
     def __iter__(self) -> Iterator[tuple]:
+        # A reader may stop early (its time is up): what it did not take stays.
         buffer = self._buffer
         start = 0
-        while len(buffer) - start >= 4:
-            (length,) = _LENGTH.unpack_from(buffer, start)
-            if length > MAX_FRAME:
-                raise ProtocolError(f"a frame of {length} bytes")
-            end = start + 4 + length
-            if end > len(buffer):
-                break
-            try:
-                message = marshal.loads(bytes(buffer[start + 4 : end]))
-            except (EOFError, ValueError, TypeError) as exc:
-                raise ProtocolError(f"an unreadable frame: {exc}") from exc
-            start = end
-            if not isinstance(message, tuple) or not message or not isinstance(message[0], str):
-                raise ProtocolError(f"not a message: {message!r:.60}")
-            yield message
-        del buffer[:start]
+        try:
+            while len(buffer) - start >= 4:
+                (length,) = _LENGTH.unpack_from(buffer, start)
+                if length > MAX_FRAME:
+                    raise ProtocolError(f"a frame of {length} bytes")
+                end = start + 4 + length
+                if end > len(buffer):
+                    break
+                try:
+                    message = marshal.loads(bytes(buffer[start + 4 : end]))
+                except (EOFError, ValueError, TypeError) as exc:
+                    raise ProtocolError(f"an unreadable frame: {exc}") from exc
+                start = end
+                if not isinstance(message, tuple) or not message or not isinstance(message[0], str):
+                    raise ProtocolError(f"not a message: {message!r:.60}")
+                yield message
+        finally:
+            del buffer[:start]
 
 
 class EventDecoder:

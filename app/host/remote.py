@@ -36,6 +36,9 @@ from coroscope.scripts.problems import ScriptProblem, at_line, hint_for
 # Each run's ids start at its id times this: far above the window's own, and
 # apart from every other run's.
 ID_SPAN = 1 << 40
+# Seconds of reading per pump: at 30 frames a second the window keeps most of
+# each frame for painting; what is left waits in the socket for the next pump.
+PUMP_BUDGET = 0.012
 # A line of output longer than this is shown in pieces (a flood must not
 # grow one line without end).
 MAX_LINE = 4096
@@ -142,7 +145,7 @@ class RemoteRun(ExternalRun):
         if self._over:
             return
         try:
-            alive = self.child.pump(0.0)
+            alive = self.child.pump(0.0, budget=PUMP_BUDGET)
         except ChildError as exc:
             self.events.emit(SessionEvent(self.clock.now(), "error", str(exc)))
             alive = False
@@ -150,11 +153,12 @@ class RemoteRun(ExternalRun):
         if not alive and self.child.process_ended:
             self._finish()
 
-    def _read_output(self) -> None:
+    def _read_output(self, reads: int = 4) -> None:
+        """Up to ``reads`` chunks of each pipe (a flood must not hold the window)."""
         for stream, name in ((self.child.stdout, "stdout"), (self.child.stderr, "stderr")):
             if stream is None:
                 continue
-            while True:
+            for _ in range(reads):
                 try:
                     data = os.read(stream.fileno(), 65536)
                 except (BlockingIOError, InterruptedError):
@@ -184,7 +188,7 @@ class RemoteRun(ExternalRun):
         if self._over:
             return
         self.child.end(grace=0.0)
-        self._read_output()
+        self._read_output(reads=256)  # what it printed last, up to 16 MB
         for name in ("stdout", "stderr"):
             self._lines(name, b"", final=True)
         self._over = True

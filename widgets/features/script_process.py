@@ -32,6 +32,11 @@ class ScriptProcess(QObject):
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self.pump)
+        # More than one pump's budget arrived: the rest, as soon as Qt is free.
+        self._again = QTimer(self)
+        self._again.setSingleShot(True)
+        self._again.setInterval(0)
+        self._again.timeout.connect(self.pump)
 
     def watch(self) -> None:
         for fd in self.run.filenos():
@@ -44,9 +49,12 @@ class ScriptProcess(QObject):
         self.run.pump()
         if self.run.over:
             self.unwatch()
+        elif self.run.child.backlog and not self._again.isActive():
+            self._again.start()  # after this frame is painted
 
     def unwatch(self) -> None:
         self._poll.stop()
+        self._again.stop()
         for notifier in self._notifiers:
             notifier.setEnabled(False)
             notifier.deleteLater()
