@@ -14,12 +14,15 @@ What is painted is read back by recording every ``QPainter.drawText`` and
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import pytest
+from coroscope.models.task_model import STATE_LABELS
+from coroscope.widgets.paint import theme
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QPainter, QStaticText, QTextCursor
-from PySide6.QtWidgets import QApplication, QDockWidget, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QTabBar, QWidget
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -230,6 +233,43 @@ def loop_panel_problems(window, monkeypatch) -> tuple[list[str], list[str]]:
             if a.geometry().intersects(b.geometry()):
                 problems.append(f"{a.accessibleName()} lies over {b.accessibleName()}")
     return [item.text for item, _r in drawn], problems
+
+
+def test_every_state_pill_of_a_lane_shows_its_whole_label(shown):
+    """The main task's pill reads "awaits future" in full, in both modes."""
+    window, _presenting = shown
+    lanes = window.lanes
+    main = window.controller.tasks.by_name("main")
+    assert main.state == "future"
+    areas = lanes._areas(lanes.row_rect(main.id))
+    font = lanes._font(9, bold=True)
+    room = areas["state"].width() - theme.current().px(8)
+    for label in STATE_LABELS.values():
+        assert lanes._elide(label, font, room) == label, (label, room)
+    # and the columns still do not overlap
+    order = ["name", "state", "bar", "button"]
+    for left, right in itertools.pairwise(order):
+        assert areas[left].right() < areas[right].left(), (left, right, areas)
+
+
+def test_no_tab_bar_is_left_over_a_panel_after_the_layout_changes(qtbot, window):
+    """Switching theme and presentation mode lays the docks out again; Qt may keep
+    the old tab bar of a tabbed group showing where the group was (over the
+    Timeline, here), beside the new one. Only one may show per group."""
+    window.resize(1280, 800)
+    classroom = window.classroom
+    for light, presenting in ((True, True), (False, False), (True, False), (False, True)):
+        classroom.light_action.setChecked(light)
+        classroom.presentation_action.setChecked(presenting)
+        settle(window)
+        seen: dict[tuple[str, ...], int] = {}
+        for bar in window.findChildren(QTabBar):
+            if bar.parent() is window and bar.isVisible():
+                tabs = tuple(bar.tabText(i) for i in range(bar.count()))
+                seen[tabs] = seen.get(tabs, 0) + 1
+        assert all(count == 1 for count in seen.values()), (light, presenting, seen)
+    classroom.presentation_action.setChecked(False)
+    classroom.light_action.setChecked(False)
 
 
 def test_no_two_labels_of_the_loop_panel_overlap_or_are_cut(shown, monkeypatch):

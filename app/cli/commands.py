@@ -60,12 +60,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from coroscope.scripts.loader import looks_like_script
 
     if demos.find(args.target) is None and looks_like_script(args.target):
-        path = Path(args.target).expanduser()
-        if not path.is_file():
+        from coroscope.scripts.loader import ScriptError, check_script
+
+        if not Path(args.target).expanduser().exists():
             raise CliError(f"no such file: {args.target}")
+        try:
+            script = check_script(args.target)  # a file that cannot run: one line, exit 2
+        except ScriptError as exc:
+            raise CliError(str(exc)) from exc
         from coroscope.widgets.shell.gui import run_app
 
-        return run_app(script=str(path.resolve()))
+        return run_app(script=script)
     try:
         target = demo_target(args.target)
     except UnknownTargetError as exc:

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSplitter,
     QStyle,
+    QTabBar,
     QToolBar,
     QToolButton,
     QWidget,
@@ -172,6 +173,33 @@ class MainWindow(QMainWindow):
         elif visible and self._code_width is not None:
             self.resizeDocks([code], [self._code_width], Qt.Orientation.Horizontal)
             self._code_width = None
+        QTimer.singleShot(0, self._hide_stale_tab_bars)
+
+    def _hide_stale_tab_bars(self) -> None:
+        """After docks are laid out again (a font or theme change), Qt can leave
+        the old tab bar of a group of tabbed docks showing where the group used
+        to be, beside the new one (it then floats over another panel). Of bars
+        with the same tabs, only the one at its current dock's edge is real."""
+        bars: dict[tuple[str, ...], list[QTabBar]] = {}
+        for bar in self.findChildren(QTabBar):
+            if bar.parent() is self and bar.isVisible():
+                tabs = tuple(bar.tabText(i) for i in range(bar.count()))
+                bars.setdefault(tabs, []).append(bar)
+        docks = {dock.windowTitle(): dock for dock in self.findChildren(QDockWidget)}
+        for same in bars.values():
+            if len(same) < 2:
+                continue
+            for bar in same:
+                dock = docks.get(bar.tabText(bar.currentIndex()))
+                if dock is None or dock.isFloating():
+                    continue
+                area = dock.geometry()
+                touches = (
+                    abs(bar.y() - area.bottom()) <= 4
+                    or abs(bar.geometry().bottom() - area.y()) <= 4
+                )
+                if not (touches and area.left() - 4 <= bar.x() <= area.right()):
+                    bar.hide()
 
     def scale_toolbar(self, scale: float) -> None:
         size = round(24 * scale)
@@ -182,6 +210,7 @@ class MainWindow(QMainWindow):
             button.setFont(QApplication.font())
             button.updateGeometry()
         self.toolbar.layout().invalidate()
+        QTimer.singleShot(0, self._hide_stale_tab_bars)
 
     def _stretch_splitter(self) -> None:
         self.splitter.setStretchFactor(0, 3)

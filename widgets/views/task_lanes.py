@@ -28,6 +28,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QRect, QRectF, QSiz
 from PySide6.QtGui import (
     QAction,
     QColor,
+    QFontMetrics,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -116,7 +117,9 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         x = rect.left() + t.px(10)
         # Fixed columns shrink on narrow views (presentation mode) so the bar survives.
         name_w = min(t.px(_NAME_W), rect.width() // 5)
-        state_w = min(t.px(_STATE_W), rect.width() // 5)
+        # The pill fits its longest label ("awaits future") whole at any font
+        # size, up to a quarter of the lane; the name column gives way first.
+        state_w = min(max(t.px(_STATE_W), self._widest_state()), rect.width() // 4)
         name = QRect(x, rect.top(), name_w, rect.height())
         state = QRect(name.right() + t.px(6), rect.top(), state_w, rect.height())
         button = QRect(
@@ -406,6 +409,20 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
     new_looks_budget = 0.0015
     _asked = False  # scrolled or resized since the last frame
     _settling = False  # showing or hiding the scroll bar for new lanes
+
+    def _widest_state(self) -> int:
+        """The pill width that shows every state's label without cutting it."""
+        t = theme.current()
+        font = self._font(9, bold=True)
+        key = (id(font), t.scale)
+        if self._widest_key != key:
+            metrics = QFontMetrics(font)
+            text = max(metrics.horizontalAdvance(label) for label in STATE_LABELS.values())
+            self._widest_key, self._widest = key, text + t.px(8) + t.px(10)
+        return self._widest
+
+    _widest_key: tuple[int, float] | None = None
+    _widest = 0
 
     def _draw_pill(self, p: QPainter, pill: QRect, state: str) -> None:
         t = theme.current()
