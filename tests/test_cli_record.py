@@ -166,3 +166,56 @@ def test_sigterm_during_a_take_leaves_no_file_not_even_a_hidden_one(tmp_path):
     assert proc.returncode == 143, err
     assert err.strip().splitlines()[-1] == "coroscope: error: terminated; no file was written"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_takes_of_the_tcp_echo_are_identical_and_show_steady_ports(tmp_path):
+    """The OS picks new ports for every run; a take shows them by their order of
+    appearance (:50001, :50002...), so two takes of the echo are byte-identical."""
+
+    def take(name):
+        path = tmp_path / name
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "coroscope",
+                "record",
+                "echo_streams",
+                "-o",
+                str(path),
+                "--size",
+                "800x500",
+                "--fps",
+                "5",
+                "--duration",
+                "1.6",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 0, out.stderr
+        with av.open(str(path)) as container:
+            return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+    first, second = take("first.gif"), take("second.gif")
+    assert len(first) == len(second) == 8
+    for index, (a, b) in enumerate(zip(first, second, strict=True)):
+        assert (a == b).all(), f"frame {index} differs"
+
+
+def test_steady_text_gives_each_port_and_pid_its_place():
+    from coroscope.takes.steady_text import SteadyText
+
+    steady = SteadyText()
+    assert steady("listening on 127.0.0.1:40521") == "listening on 127.0.0.1:50001"
+    assert steady("echoing b'hi' to :61234") == "echoing b'hi' to :50002"
+    assert (
+        steady("tcp 127.0.0.1:40521 -> 127.0.0.1:61234") == "tcp 127.0.0.1:50001 -> 127.0.0.1:50002"
+    )
+    assert (
+        steady("started child pid 4242, then pid 4243") == "started child pid 10001, then pid 10002"
+    )
+    # a file's line number and a clock reading are not ports
+    assert steady("countdown.py:1234 and 12:30") == "countdown.py:1234 and 12:30"

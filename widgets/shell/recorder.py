@@ -40,6 +40,7 @@ from coroscope.control.run import Target
 from coroscope.loop.clock import VirtualClock
 from coroscope.loop.stall import threads_could_wake
 from coroscope.takes.options import AUTO_LIMIT, TAIL_SECONDS, TakeOptions
+from coroscope.takes.steady_text import SteadyLog
 from coroscope.takes.video_encoder import EncoderThread, VideoEncoder
 from coroscope.widgets.features.frame_grabber import FrameGrabber
 from coroscope.widgets.paint import theme
@@ -123,7 +124,9 @@ class OffscreenSession:
         # (real time, frame time) when outside work began, to keep pace with it.
         self._pace: tuple[float, float] | None = None
         clock = VirtualClock(source=self.time, speed=options.speed)
-        self.loop = TracingLoop(self.app, already_running=True, clock=clock)
+        # Ports and pids the OS picks afresh each time are shown steady, so
+        # every take of a demo is the same, frame for frame.
+        self.loop = TracingLoop(self.app, already_running=True, clock=clock, events=SteadyLog())
         asyncio.set_event_loop(self.loop)
         self.controller = Controller(self.loop, capture_output=True)
         window = MainWindow(self.controller, settings=None)
