@@ -107,7 +107,8 @@ def test_the_cycle_of_a_deadlock_is_named(tmp_path, capsys):
     assert code == 3
     (finding,) = document["problems"]
     assert finding["message"].startswith("first awaits second and second awaits first")
-    assert finding["time"] == pytest.approx(0.5, abs=0.01)
+    # at once: 0.5 s of jumped sleep plus the real time of its few steps (more when busy)
+    assert finding["time"] == pytest.approx(0.5, abs=0.05)
 
 
 @pytest.mark.timeout(120)
