@@ -160,3 +160,60 @@ def test_an_intent_the_script_cannot_carry_out_is_said(qtbot, naps):
         lambda: any("already fired" in text for text in controller.narration.texts()),
         timeout=2000,
     )
+
+
+READY = """\
+import asyncio
+
+
+def note(word):
+    print(word)
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(0.3)
+    loop.call_soon(note, "first")
+    loop.call_soon(note, "second")
+    await asyncio.sleep(30)
+
+
+asyncio.run(main())
+"""
+
+
+def test_the_loop_panel_shows_the_scripts_ready_queue_and_step_runs_the_first(
+    qtbot, window, tmp_path
+):
+    from coroscope.widgets.features.loop_anatomy import LoopAnatomyPanel
+    from PySide6.QtWidgets import QDockWidget
+
+    path = tmp_path / "ready.py"
+    path.write_text(READY)
+    window.findChild(QDockWidget, "loop_dock").raise_()
+    panel = window.findChild(LoopAnatomyPanel)
+    controller = window.controller
+    assert window.script_feature.open_path(str(path))
+    main = wait_row(qtbot, window, "Task-1", "sleep")
+    controller.pause()
+    controller.wake(main.id)  # due now, but paused: its step waits in the queue
+    for _ in range(2):  # the timer's callback, then main's step that queues the notes
+        controller.step()
+        qtbot.wait(100)
+
+    def shown():
+        window.tick()
+        return panel.ready.texts() == ["1 | note('first')", "2 | note('second')"]
+
+    qtbot.waitUntil(shown, timeout=3000)
+    controller.step()
+    qtbot.waitUntil(lambda: "first" in controller.console.texts(), timeout=3000)
+
+    def one_left():
+        window.tick()
+        return panel.ready.texts() == ["1 | note('second')"]
+
+    qtbot.waitUntil(one_left, timeout=3000)
+    assert "second" not in controller.console.texts()
+    controller.resume()
+    qtbot.waitUntil(lambda: "second" in controller.console.texts(), timeout=3000)

@@ -217,3 +217,8 @@ class ExternalRun:
 
     def close(self) -> None:
         """End the program at once (the window is closing)."""
+
+    def ready_sample(self) -> tuple[list[tuple[str, int | None]], int, int] | None:
+        """The program's ready queue as last seen: its head as (label, task id),
+        how many callbacks are queued and how many have run; None if not known."""
+        return None

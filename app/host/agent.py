@@ -54,6 +54,7 @@ from coroscope.loop.events import (
 from coroscope.loop.scheduler import RUN_ID
 from coroscope.loop.traced_loop import HeadlessLoop
 from coroscope.loop.tracer import TaskInfo, exception_place
+from coroscope.models.loop_model import ready_sample
 from coroscope.scripts.watchdog import Watchdog
 
 # Every task of the program belongs to one run (stall and left-pending checks
@@ -62,6 +63,7 @@ from coroscope.scripts.watchdog import Watchdog
 PROGRAM_RUN = 1
 FLUSH_EVERY = 0.02
 BATCH = 250  # events per message
+READY_EVERY = 5  # ticks: the Loop panel's look at each ready queue, 10 times a second
 STALL_LOOK_EVERY = 10  # flushes: a look for a stall every 0.2 s
 _CHECK_STALL = "check stall"  # the writer's own ask of a loop, not on the wire
 
@@ -166,6 +168,14 @@ class AgentLoop(HeadlessLoop):
             _started, file, line, cpu, excuse = sampled
         what = info.name if info is not None else "a callback"
         return (self.index, info.id if info else None, what, held, file, line, cpu, excuse)
+
+    def ready_sample(self) -> tuple[int, tuple[tuple[str, int | None], ...], int, int]:
+        """From the writer thread: this loop's ready queue as the Loop panel shows it."""
+        try:
+            items, total, ran = ready_sample(self.scheduler, self.tracer)
+        except (IndexError, RuntimeError):  # the loop took from the queue meanwhile
+            return (self.index, (), self.scheduler.ready_count, self.scheduler.callbacks_run)
+        return (self.index, tuple((item.label, item.task) for item in items), total, ran)
 
     def stop_program(self) -> None:
         """Cancel every task of this loop (cycles of tasks awaiting each other too)."""
@@ -274,6 +284,7 @@ class Agent:
         self.stopping = False
         self.finishing = False
         self.failed_at: tuple[str, int] = ("", 0)
+        self._ticks = 0
         self._send_lock = threading.Lock()
         self._flushed = threading.Event()
         self._writer = threading.Thread(target=self._write, name="coroscope-agent-writer")
@@ -300,8 +311,13 @@ class Agent:
             # reads between frames never meets one that holds it up for longer.
             for start in range(0, len(events), BATCH):
                 self.send((protocol.EVENTS, loop.index, events[start : start + BATCH]))
-        stuck = tuple(s for s in (loop.stuck() for loop in list(self.loops)) if s is not None)
-        self.send((protocol.TICK, self.clock.now(), stuck))
+        loops = list(self.loops)
+        stuck = tuple(s for s in (loop.stuck() for loop in loops) if s is not None)
+        self._ticks += 1
+        ready = None
+        if self._ticks % READY_EVERY == 0:
+            ready = tuple(loop.ready_sample() for loop in loops if loop.is_running())
+        self.send((protocol.TICK, self.clock.now(), stuck, ready))
 
     def _write(self) -> None:
         flushes = 0

@@ -103,6 +103,8 @@ class ScriptChild:
         self.now: float | None = None  # its latest loop time
         self.loops: dict[int, str] = {}  # loop index -> the thread that made it
         self.limit_reached = False
+        # (loop, ((label, task id), ...), queued, run so far), as the agent last looked.
+        self.ready: tuple | None = None
         self.exited = False  # the agent said EXIT, or the process is gone
         self._stuck: tuple[protocol.Stuck, ...] = ()
         self._reader = protocol.Reader()
@@ -219,6 +221,8 @@ class ScriptChild:
         elif kind == protocol.TICK:
             self.now = message[1]
             self._stuck = message[2]
+            if len(message) > 3 and message[3]:
+                self.ready = message[3][0]  # the first running loop's, for the Loop panel
         elif kind == protocol.LOOP:
             self.loops[message[1]] = message[2]
         elif kind == protocol.HELLO:

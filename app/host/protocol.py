@@ -29,7 +29,10 @@ MAX_FRAME = 64 * 1024 * 1024
 HELLO = "hello"  # (HELLO, version, pid, python, origin, script, kind names)
 LOOP = "loop"  # (LOOP, loop, thread name): the program made an event loop
 EVENTS = "events"  # (EVENTS, loop, [(kind number, *fields) or packed step, ...])
-TICK = "tick"  # (TICK, loop time now, stuck): see ``Stuck``
+# (TICK, loop time now, stuck, ready): see ``Stuck``; ``ready`` is None, or on
+# every fifth tick, for each running loop, (loop, ((label, task id or None), ...
+# up to 60), callbacks queued, callbacks run so far): the Loop panel's look.
+TICK = "tick"
 LIMIT = "limit"  # (LIMIT,): the run reached its loop-time limit and is stopping
 # (EXIT, exit code, how it ended in one line or "", file, line): the last two
 # say where an uncaught exception was raised, or sys.exit() called ("", 0 if

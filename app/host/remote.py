@@ -104,6 +104,13 @@ class RemoteRun(ExternalRun):
     def ask(self, intent: str, *args: object) -> None:
         self.child.ask(intent, *args)
 
+    def ready_sample(self) -> tuple[list[tuple[str, int | None]], int, int] | None:
+        ready = self.child.ready
+        if ready is None:
+            return None
+        _loop, items, total, ran = ready
+        return list(items), total, ran
+
     def clock_changed(self, state: tuple[float, float, float, bool]) -> None:
         self.child.send_clock(state)
 

@@ -337,22 +337,23 @@ class LoopModel(FoldsByKind):
     # -- the ready queue ------------------------------------------------------------
     def sample_ready(self, scheduler, tracer=None, limit: int = 60, wall: float | None = None):
         """Copy the head of the scheduler's ready queue (call once per frame)."""
-        items = []
-        for handle in scheduler.ready_handles(limit):
-            owner = getattr(handle._callback, "__self__", None)
-            # A task's step is a bound method of the task; any other owner (a list's
-            # append, say) is no task, and may not even be hashable.
-            is_task = isinstance(owner, asyncio.Future)
-            info = tracer.info(owner) if tracer is not None and is_task else None
-            items.append(ReadyItem(describe_handle(handle), info.id if info else None))
-        total = scheduler.ready_count
+        self.take_ready(*ready_sample(scheduler, tracer, limit), wall=wall)
+
+    def take_ready(
+        self,
+        items: list[ReadyItem],
+        total: int,
+        ran: int,
+        wall: float | None = None,
+    ) -> None:
+        """The ready queue's head as sampled elsewhere (by ``ready_sample``, here or
+        in a script's own process): ``total`` queued, ``ran`` callbacks run so far."""
         if items != self.ready or total != self.ready_total:
             self.ready = items
             self.ready_total = total
             self.ready_version += 1
         wall = time.monotonic() if wall is None else wall
-        ran = scheduler.callbacks_run
-        if self._rate_mark is None:
+        if self._rate_mark is None or ran < self._rate_mark[1]:  # a new loop counts afresh
             self._rate_mark = (wall, ran)
         elif wall - self._rate_mark[0] >= 0.5:
             then, before = self._rate_mark
@@ -404,6 +405,20 @@ class LoopModel(FoldsByKind):
 
     def process_rows(self) -> list[ProcessRow]:
         return sorted(self.processes.values(), key=lambda r: (r.state != "running", -r.id))
+
+
+def ready_sample(scheduler, tracer=None, limit: int = 60) -> tuple[list[ReadyItem], int, int]:
+    """The head of a traced loop's ready queue, how many wait in it, and how many
+    callbacks it has run: what the Loop panel shows of it."""
+    items = []
+    for handle in scheduler.ready_handles(limit):
+        owner = getattr(handle._callback, "__self__", None)
+        # A task's step is a bound method of the task; any other owner (a list's
+        # append, say) is no task, and may not even be hashable.
+        is_task = isinstance(owner, asyncio.Future)
+        info = tracer.info(owner) if tracer is not None and is_task else None
+        items.append(ReadyItem(describe_handle(handle), info.id if info else None))
+    return items, scheduler.ready_count, scheduler.callbacks_run
 
 
 def describe_handle(handle: Any) -> str:

@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from coroscope import demos
+from coroscope.control.run import ExternalRun
 from coroscope.demos import BASE_LOOP
 from coroscope.loop.clock import VirtualClock
 from coroscope.loop.events import PROCESS_POOL
-from coroscope.models.loop_model import ChannelRow, JobRow, LoopModel, ProcessRow
+from coroscope.models.loop_model import ChannelRow, JobRow, LoopModel, ProcessRow, ReadyItem
 from coroscope.models.task_model import TaskModel
 from coroscope.widgets.features.host import FeatureHost
 from coroscope.widgets.paint import theme
@@ -424,7 +425,14 @@ def install(window: FeatureHost) -> LoopAnatomyPanel:
 
     def tick() -> None:
         if panel.showing():  # a hidden tab costs nothing; the model keeps folding
-            model.sample_ready(controller.scheduler, controller.tracer)
+            run = controller.run
+            if isinstance(run, ExternalRun):  # a script in its own process: its own look
+                sample = run.ready_sample()
+                if sample is not None:
+                    items, total, ran = sample
+                    model.take_ready([ReadyItem(label, task) for label, task in items], total, ran)
+            else:
+                model.sample_ready(controller.scheduler, controller.tracer)
             panel.refresh()
 
     window.on_tick(tick)
