@@ -526,3 +526,67 @@ def test_the_rerun_note_after_a_save_goes_away_by_itself(
     [(text, timeout)] = [note for note in notes if "changed" in note[0]]
     assert text == f"{path.name} changed: running it again"
     assert 0 < timeout <= 10_000
+
+
+CLI_PYTHON_PROGRAM = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from coroscope.cli import commands as cli
+from coroscope.widgets.shell.gui import make_application
+
+make_application()
+
+def check():
+    window = next(w for w in QApplication.topLevelWidgets() if w.objectName() == "MainWindow")
+    run = window.controller.run if window.controller is not None else None
+    if run is not None and run.over:
+        sys.__stdout__.write("\\n".join(window.controller.console.texts()) + "\\n")
+        window.close()
+    else:
+        QTimer.singleShot(50, check)
+
+QTimer.singleShot(50, check)
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def _other_python():
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = sorted(root.glob("3.1[23]*/bin/python"))
+    return found[-1] if found else None
+
+
+@pytest.mark.skipif(_other_python() is None, reason="no Python 3.12 or 3.13 under pyenv")
+def test_coroscope_run_takes_the_scripts_python_and_arguments(tmp_path):
+    python = _other_python()
+    script = tmp_path / "which.py"
+    script.write_text(
+        "import asyncio, sys\n\n"
+        "async def main():\n"
+        "    print('%d.%d' % sys.version_info[:2], sys.argv[1:])\n\n"
+        "asyncio.run(main())\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CLI_PYTHON_PROGRAM,
+            "run",
+            str(script),
+            "--python",
+            str(python),
+            "--",
+            "--port",
+            "8080",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    wanted = python.parent.parent.name.rsplit(".", 1)[0]
+    assert f"{wanted} ['--port', '8080']" in out.stdout.splitlines(), out.stdout

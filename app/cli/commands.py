@@ -13,6 +13,7 @@ Every failure is one line on stderr and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -40,6 +41,18 @@ def _parser() -> argparse.ArgumentParser:
         help="a demo name (see `coroscope list`) or a path to a .py script, "
         "which runs as Python on this machine, like `python script.py`",
     )
+    run.add_argument(
+        "script_args",
+        nargs="*",
+        metavar="ARG",
+        help="arguments for the script (its sys.argv[1:]); put them after --",
+    )
+    run.add_argument(
+        "--python",
+        metavar="PATH",
+        help="the Python (3.11 or newer) to run a script with (default: the active "
+        "virtual environment's, else the one Coroscope runs on)",
+    )
     listing = sub.add_parser("list", help="list the demos")
     listing.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     take_cli.add_commands(sub)
@@ -64,13 +77,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         if not Path(args.target).expanduser().exists():
             raise CliError(f"no such file: {args.target}")
+        if args.python is not None and not os.access(args.python, os.X_OK):
+            raise CliError(f"--python {args.python}: no such interpreter")
         try:
-            script = check_script(args.target)  # a file that cannot run: one line, exit 2
+            # A file that cannot run: one line, exit 2 (another Python judges its syntax).
+            script = check_script(args.target, syntax=args.python is None)
         except ScriptError as exc:
             raise CliError(str(exc)) from exc
         from coroscope.widgets.shell.gui import run_app
 
-        return run_app(script=script)
+        return run_app(script=script, python=args.python, script_args=tuple(args.script_args))
+    if args.script_args or args.python:
+        raise CliError(f"{args.target} is a demo: arguments and --python are for scripts")
     try:
         target = demo_target(args.target)
     except UnknownTargetError as exc:

@@ -96,6 +96,14 @@ class ScriptChild:
         # Called with what the agent says: its clock after a Step, an intent refused.
         self.on_clock: Callable[[tuple[float, float, float, bool]], None] | None = None
         self.on_refused: Callable[[str], None] | None = None
+        # Bare-yield steps (most of a busy run's events) in bulk, for a watcher
+        # whose models take them so (``coroscope trace``): each run of them in a
+        # batch is handed over at once, as ``protocol.ReadyStep`` tuples, instead
+        # of being emitted into the log one ``TaskStep`` each; the other events are
+        # emitted as they come, so everything arrives in order. The steps are then
+        # not in the log's ring nor heard by its listeners, and the log must not
+        # be held around ``pump`` (the steps would overtake the events it queues).
+        self.on_ready_steps: Callable[[list[protocol.ReadyStep]], None] | None = None
         self.outcome = ChildOutcome()
         self.pid: int | None = None
         self.python_version = ""
@@ -160,6 +168,11 @@ class ScriptChild:
         self.stdout = self._process.stdout
         self.stderr = self._process.stderr
 
+    @property
+    def connected(self) -> bool:
+        """The agent's socket is still open (it closes when the child is done)."""
+        return self._socket is not None
+
     def fileno(self) -> int:
         assert self._socket is not None
         return self._socket.fileno()
@@ -212,6 +225,9 @@ class ScriptChild:
             decode = self._decoder.decode if self._decoder else None
             if decode is None:
                 return
+            if self.on_ready_steps is not None:
+                self._take_in(message[2], decode, self.on_ready_steps)
+                return
             emit = self.log.emit
             with self.log.hold:
                 for record in message[2]:
@@ -243,6 +259,32 @@ class ScriptChild:
             self.on_clock(tuple(message[1:5]))
         elif kind == protocol.REFUSED and self.on_refused is not None:
             self.on_refused(str(message[1]))
+
+    def _take_in(
+        self,
+        records: list,
+        decode: Callable[[tuple | bytes], Any],
+        ready: Callable[[list[protocol.ReadyStep]], None],
+    ) -> None:
+        """A batch's records in order: each run of packed steps to ``ready`` at
+        once, each other event into the log (see ``on_ready_steps``)."""
+        if set(map(type, records)) == {bytes}:  # nothing but bare-yield steps, often
+            ready(protocol.ready_steps(records))
+            return
+        emit = self.log.emit
+        packed: list[bytes] = []
+        for record in records:
+            if type(record) is bytes:
+                packed.append(record)
+                continue
+            if packed:
+                ready(protocol.ready_steps(packed))
+                packed = []
+            event = decode(record)
+            if event is not None:
+                emit(event)
+        if packed:
+            ready(protocol.ready_steps(packed))
 
     def _closed(self) -> None:
         if self._socket is not None:

@@ -82,6 +82,7 @@ class RemoteRun(ExternalRun):
         self.on_over: Callable[[RemoteRun], None] | None = None
         self.refusals: list[str] = []
         self._partial = {"stdout": b"", "stderr": b""}
+        self._ended_streams: set[str] = set()
         self._over = False
 
     # -- ExternalRun ---------------------------------------------------------
@@ -143,8 +144,11 @@ class RemoteRun(ExternalRun):
         """What to watch for reading: the agent's socket, then stdout and stderr."""
         found = []
         if not self._over:
-            found.append(self.child.fileno())
-            found += [s.fileno() for s in (self.child.stdout, self.child.stderr) if s is not None]
+            if self.child.connected:
+                found.append(self.child.fileno())
+            for stream, name in ((self.child.stdout, "stdout"), (self.child.stderr, "stderr")):
+                if stream is not None and name not in self._ended_streams:
+                    found.append(stream.fileno())
         return found
 
     def pump(self) -> None:
@@ -173,6 +177,7 @@ class RemoteRun(ExternalRun):
                 except (OSError, ValueError):
                     data = b""
                 if not data:
+                    self._ended_streams.add(name)  # closed: not to be watched any more
                     break
                 self._lines(name, data)
 

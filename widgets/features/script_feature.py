@@ -109,6 +109,10 @@ class ScriptFeature(QObject):
         self._script_version = -1
         self._watchdog_version = 0
         self._recent: list[str] = []
+        # The interpreter scripts run on (None: the active venv's, else ours) and
+        # their arguments, as `coroscope run SCRIPT --python P -- ARGS` gave them.
+        self.python: str | None = None
+        self.script_args: tuple[str, ...] = ()
         self._stuck_problem: ScriptProblem | None = None
         self._stuck_held = 0.0
 
@@ -236,7 +240,16 @@ class ScriptFeature(QObject):
                 self.show_line(exc.problem.path, exc.problem.line)
             return False
         self.problems.clear()
-        self.window.run_target(script_target(full, self.controller, self, self._script_over))
+        self.window.run_target(
+            script_target(
+                full,
+                self.controller,
+                self,
+                self._script_over,
+                python=self.python,
+                args=self.script_args,
+            )
+        )
         return True
 
     def _script_over(self, run: RemoteRun) -> None:

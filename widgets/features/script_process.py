@@ -49,7 +49,14 @@ class ScriptProcess(QObject):
         self.run.pump()
         if self.run.over:
             self.unwatch()
-        elif self.run.child.backlog and not self._again.isActive():
+            return
+        # A pipe or socket the child has closed must not be watched any more.
+        live = set(self.run.filenos())
+        for notifier in [n for n in self._notifiers if n.socket() not in live]:
+            notifier.setEnabled(False)
+            notifier.deleteLater()
+            self._notifiers.remove(notifier)
+        if self.run.child.backlog and not self._again.isActive():
             self._again.start()  # after this frame is painted
 
     def unwatch(self) -> None:
@@ -71,6 +78,7 @@ def script_target(
     parent: QObject,
     on_over: Callable[[RemoteRun], None],
     python: str | None = None,
+    args: tuple[str, ...] = (),
 ) -> Target:
     """The Target that runs ``path`` in a child process of ``python`` (default:
     the active virtual environment's, else the one Coroscope runs on)."""
@@ -83,6 +91,7 @@ def script_target(
             controller.events,
             controller.clock,
             python=python or default_python(),
+            args=args,
             block_threshold=controller.tracer.block_threshold,
         )
         process = ScriptProcess(run, parent)

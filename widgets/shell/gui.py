@@ -54,6 +54,8 @@ def run_app(
     settings: QSettings | None = None,
     observe: Callable[[MainWindow], None] | None = None,
     script: str | None = None,
+    python: str | None = None,
+    script_args: tuple[str, ...] = (),
 ) -> int:
     """Open the app (running ``target``, or opening ``script``, once it is built)
     until its window closes. ``observe`` is handed the window before it shows
@@ -85,7 +87,12 @@ def run_app(
         window.built.connect(lambda: window.run_target(target))
     if script is not None:
         # As File > Open Script: in a process of its own, watched for saves.
-        window.built.connect(lambda: window.script_feature.open_path(script))
+        def open_script() -> None:
+            feature = window.script_feature
+            feature.python, feature.script_args = python, script_args
+            feature.open_path(script)
+
+        window.built.connect(open_script)
     window.attach(controller)
     # Ctrl+C in the terminal closes the window like the user would; the frame
     # timer runs Python often enough for the handler to fire promptly.
