@@ -217,3 +217,19 @@ def test_the_loop_panel_shows_the_scripts_ready_queue_and_step_runs_the_first(
     assert "second" not in controller.console.texts()
     controller.resume()
     qtbot.waitUntil(lambda: "second" in controller.console.texts(), timeout=3000)
+
+
+def test_export_trace_of_a_script_run_holds_its_tasks_and_times(qtbot, naps, tmp_path):
+    import json
+
+    long = wait_row(qtbot, naps, "long", "sleep")
+    naps.controller.cancel(long.id)
+    wait_row(qtbot, naps, "long", "cancelled", timeout=3000)
+    path = naps.recording.traces.export_to(tmp_path / "naps-trace.json")
+    assert path is not None
+    document = json.loads(path.read_text())
+    tasks = {t["name"]: t for t in document["tasks"]}
+    assert tasks["long"]["state"] == "cancelled" and tasks["longer"]["state"] == "pending"
+    assert tasks["Task-1"]["coro"] == "main"
+    # times count from the run's start, as the window shows them
+    assert 0 <= tasks["long"]["created"] < 2 and tasks["long"]["finished"] < 10
