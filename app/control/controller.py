@@ -118,6 +118,7 @@ class Controller:
         if self.running:
             raise IntentError("Stop the current run before starting another")
         self.target = target
+        self.console.task_tracebacks = target.external is None
         if target.external is not None:
             return self._start_external(target)
         if self._capture_output:

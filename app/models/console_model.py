@@ -29,6 +29,9 @@ class ConsoleModel(FoldsByKind):
         self._lines: deque[ConsoleLine] = deque(maxlen=capacity)
         self._seq = 0
         self.dropped = 0
+        # A failed task's traceback, shown for a demo; a script in its own process
+        # prints what Python prints, and the console shows that, unchanged.
+        self.task_tracebacks = True
 
     @property
     def capacity(self) -> int:
@@ -44,7 +47,7 @@ class ConsoleModel(FoldsByKind):
         self.add(event.t, event.task, event.text, event.stream)
 
     def _ended(self, event: TaskEnded) -> None:
-        if event.state == "failed" and event.traceback:
+        if event.state == "failed" and event.traceback and self.task_tracebacks:
             for line in event.traceback.rstrip().splitlines():
                 self.add(event.t, event.task, line, "error")
 

@@ -1,5 +1,5 @@
-"""A task raises: its lane turns red with the exception, the console shows the
-traceback, and the other task carries on."""
+"""A task raises: its lane turns red with the exception (its tooltip says where),
+the other task carries on, and main catches the exception when it awaits it."""
 
 import asyncio
 

@@ -13,6 +13,7 @@ A task with a problem found (``set_problems``) wears a ⚠ beside its name.
 
 from __future__ import annotations
 
+import html
 import math
 from time import perf_counter
 
@@ -681,6 +682,9 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
             )
         if row.outcome:
             lines.append(row.outcome)
+        raised = _raised_at(row.traceback) if row.state == "failed" else ""
+        if raised:
+            lines.append(raised)
         lines.append(f"resumed {row.resumes} times")
         problem = self._problems.get(row.id)
         if problem:
@@ -691,6 +695,21 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         elif area == "button":
             lines.append("<i>click to cancel</i>" if row.live else "<i>click to run it again</i>")
         return "<br>".join(lines)
+
+
+def _raised_at(traceback: str | None) -> str:
+    """Where a failed task's exception was raised, from its traceback's last frame."""
+    if not traceback:
+        return ""
+    frames = [line.strip() for line in traceback.splitlines() if line.strip().startswith("File ")]
+    if not frames:
+        return ""
+    # 'File "/path/demo.py", line 9, in divide' -> 'raised at demo.py:9 in divide'
+    parts = frames[-1].split(", ")
+    if len(parts) < 3 or not parts[1].startswith("line "):
+        return ""
+    name = parts[0][len("File ") :].strip('"').rsplit("/", 1)[-1]
+    return f"raised at {html.escape(name)}:{parts[1][5:]} {html.escape(parts[2])}"
 
 
 def _sleep_span(row: TaskRow) -> float:
