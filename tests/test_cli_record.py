@@ -219,3 +219,60 @@ def test_steady_text_gives_each_port_and_pid_its_place():
     )
     # a file's line number and a clock reading are not ports
     assert steady("countdown.py:1234 and 12:30") == "countdown.py:1234 and 12:30"
+
+
+RUNNER_SCRIPT = """\
+import asyncio
+
+
+async def nap(name, seconds):
+    await asyncio.sleep(seconds)
+    print(name, "slept", seconds)
+
+
+async def main():
+    await asyncio.gather(nap("one", 0.4), nap("two", 0.8))
+
+
+with asyncio.Runner() as runner:  # a way of starting asyncio the old in-window host refused
+    runner.run(main())
+"""
+
+
+def test_a_script_is_recorded_from_its_own_process_and_every_take_is_the_same(tmp_path):
+    script = tmp_path / "runner.py"
+    script.write_text(RUNNER_SCRIPT)
+
+    def take(name):
+        path = tmp_path / name
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "coroscope",
+                "record",
+                str(script),
+                "-o",
+                str(path),
+                "--size",
+                "640x400",
+                "--fps",
+                "10",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 0, out.stderr
+        assert out.stdout == ""  # the script's prints went to the recorded console
+        with av.open(str(path)) as container:
+            return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+    first, second = take("first.gif"), take("second.gif")
+    # 0.8 s of loop time, then the one-second tail, give or take the frames the
+    # runner's own shutdown takes: the same number in every take
+    assert 18 <= len(first) <= 24, len(first)
+    assert len(first) == len(second)
+    for index, (a, b) in enumerate(zip(first, second, strict=True)):
+        assert (a == b).all(), f"frame {index} differs"

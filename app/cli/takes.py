@@ -338,7 +338,9 @@ def _record(args: argparse.Namespace) -> int:
     fps = _option(parse_fps, args.fps)
     speed = _option(parse_speed, args.speed)
     duration = _option(parse_duration, args.duration)
-    target = _resolve(args.target)
+    # A script runs in its own process, as in the window and under trace.
+    script = _script_path(args.target, None)
+    target = script if script is not None else _resolve(args.target)
     output = _output(args, target, ".mp4", VIDEO_EXTENSIONS)
     options = TakeOptions(
         output=output,
@@ -355,7 +357,7 @@ def _record(args: argparse.Namespace) -> int:
     from coroscope.takes.video_encoder import EncoderError
     from coroscope.widgets.shell.recorder import TakeError, render_take
 
-    bar = ProgressBar(f"recording {target.key}")
+    bar = ProgressBar(f"recording {Path(script).name if script else target.key}")
     try:
         result = render_take(target, options, progress=bar.update)
     except (TakeError, EncoderError) as exc:

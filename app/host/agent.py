@@ -30,6 +30,7 @@ import runpy
 import socket
 import sys
 import threading
+import time
 import traceback
 from asyncio import runners
 from collections import deque
@@ -52,6 +53,7 @@ from coroscope.loop.events import (
     SessionEvent,
 )
 from coroscope.loop.scheduler import RUN_ID
+from coroscope.loop.stall import threads_could_wake
 from coroscope.loop.traced_loop import HeadlessLoop
 from coroscope.loop.tracer import TaskInfo, exception_place
 from coroscope.models.loop_model import ready_sample
@@ -66,6 +68,22 @@ BATCH = 250  # events per message
 READY_EVERY = 5  # ticks: the Loop panel's look at each ready queue, 10 times a second
 STALL_LOOK_EVERY = 10  # flushes: a look for a stall every 0.2 s
 _CHECK_STALL = "check stall"  # the writer's own ask of a loop, not on the wire
+# Frame-stepped: a timer due within this much loop time fires in this frame, and a
+# frame is taken anyway after this many callbacks (a task that never stops
+# yielding would never settle). As the window's own headless takes do.
+FRAME_DUE = 0.0005
+MAX_CALLBACKS_PER_FRAME = 200_000
+
+
+class FrameSource:
+    """The time a frame-stepped clock reads: it moves only when the watcher says."""
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def __call__(self) -> float:
+        return self.value
+
 
 _agent: Agent | None = None
 _TASK_INTENTS = ("cancel", "set_remaining", "delay", "rerun")
@@ -95,6 +113,7 @@ class AgentLoop(HeadlessLoop):
         # Intents from the watcher, run on this loop's thread before each pass
         # (also while paused, when the scheduler runs nothing).
         self._intents: deque[tuple] = deque()
+        self._settling: tuple[float, int] | None = None  # (frame time, callbacks run then)
         self._agent = agent
         self._outbox: deque[tuple | bytes] = deque()
         self._watchdog: Watchdog | None = None
@@ -129,6 +148,18 @@ class AgentLoop(HeadlessLoop):
         finally:
             watchdog.stop()
             self._watchdog = None
+            settling, self._settling = self._settling, None
+            if settling is not None:  # the program stopped the loop mid-frame
+                self._agent.flush(then=(protocol.SETTLED, settling[0], threads_could_wake()))
+            self._settle_waiting_frames()
+
+    def _settle_waiting_frames(self) -> None:
+        """Frames asked of this loop just as it stopped: nothing more runs in them."""
+        for message in [m for m in list(self._intents) if m[0] == protocol.FRAME]:
+            with contextlib.suppress(ValueError):
+                self._intents.remove(message)
+                self._agent.frame_time.value = message[1]
+                self._agent.flush(then=(protocol.SETTLED, message[1], threads_could_wake()))
 
     def program_over(self) -> None:
         """What the program left behind as its runner ends it: failed tasks nobody
@@ -144,6 +175,7 @@ class AgentLoop(HeadlessLoop):
             for heard in self.tracer.unretrieved(self._agent.run_id):
                 self.events.emit(heard)
         super().close()
+        self._settle_waiting_frames()
         # Its last events go with the writer's next flush, or at the program's
         # end: waiting here for a slow watcher to take them would slow the program.
 
@@ -205,7 +237,33 @@ class AgentLoop(HeadlessLoop):
         intents = self._intents
         while intents:
             self._obey(intents.popleft())
-        super()._run_once()
+        if self._agent.frames:
+            self._run_frame_pass()
+        else:
+            super()._run_once()
+
+    def _run_frame_pass(self) -> None:
+        """Frame-stepped: between frames, only gather I/O and intents; while a
+        frame settles, run what is due until nothing is ready, no timer is due
+        and no I/O came in a whole pass, then say so (after the frame's events)."""
+        settling = self._settling
+        events = self._selector.select(0 if settling is not None else None)
+        self._process_events(events)
+        if settling is None:
+            return
+        scheduler = self.scheduler
+        scheduler.run_once()
+        due = scheduler.next_due()
+        quiet = (
+            not events
+            and not scheduler.ready_count
+            and (due is None or due > self.clock.now() + FRAME_DUE)
+        )
+        if quiet or scheduler.callbacks_run - settling[1] > MAX_CALLBACKS_PER_FRAME:
+            self._settling = None
+            self.check_stall()
+            busy = self._external_jobs > 0 or threads_could_wake()
+            self._agent.flush(then=(protocol.SETTLED, settling[0], busy))
 
     def _process_events(self, event_list: list) -> None:
         # The self-pipe only wakes the loop for the intents above: read it now,
@@ -225,6 +283,10 @@ class AgentLoop(HeadlessLoop):
         agent = self._agent
         if message[0] == _CHECK_STALL:
             self.check_stall()
+            return
+        if message[0] == protocol.FRAME:
+            agent.frame_time.value = message[1]
+            self._settling = (message[1], self.scheduler.callbacks_run)
             return
         if message[0] == protocol.CLOCK:
             agent.clock.adopt(message[1:])
@@ -271,14 +333,19 @@ class Agent:
         stop_on_stall: bool = False,
         run_id: int = PROGRAM_RUN,
         first_id: int = 1,
+        frames: bool = False,
     ) -> None:
         self.channel = channel
         self.run_id = run_id
+        # Frame-stepped (a headless take): loop time moves only when the watcher
+        # says, and the loop runs only to settle each frame (see FRAME).
+        self.frames = frames
+        self.frame_time = FrameSource()
         self.stop_on_stall = stop_on_stall
         self.autojump = autojump
         self.block_threshold = block_threshold
         self.limit = limit
-        self.clock = VirtualClock()
+        self.clock = VirtualClock(source=self.frame_time) if frames else VirtualClock()
         self.ids = itertools.count(first_id)
         self.loops: list[AgentLoop] = []
         self.stopping = False
@@ -286,6 +353,8 @@ class Agent:
         self.failed_at: tuple[str, int] = ("", 0)
         self._ticks = 0
         self._send_lock = threading.Lock()
+        # One flush at a time, so a frame's SETTLED never overtakes its events.
+        self._flush_lock = threading.Lock()
         self._flushed = threading.Event()
         self._writer = threading.Thread(target=self._write, name="coroscope-agent-writer")
         self._reader = threading.Thread(target=self._read, name="coroscope-agent-reader")
@@ -304,7 +373,14 @@ class Agent:
         if not self.finishing:
             os._exit(1)  # nobody watches: end at once, as a terminal closing would
 
-    def flush(self) -> None:
+    def flush(self, then: tuple | None = None) -> None:
+        """Send what every loop did since the last flush, then ``then`` if given."""
+        with self._flush_lock:
+            self._flush()
+            if then is not None:
+                self.send(then)
+
+    def _flush(self) -> None:
         for loop in list(self.loops):
             events = loop.take_events()
             # In batches a watcher takes in a few milliseconds, so a window that
@@ -355,6 +431,20 @@ class Agent:
                 self.clock.adopt(message[1:])  # no loop reads it yet
             for loop in loops:
                 loop.ask(message)
+        elif tag == protocol.FRAME:
+            # While no loop runs (top-level code, between two runs, the end), the
+            # frame waits: loop time stands still while the program runs outside
+            # any loop, so every take of it has the same frames.
+            running: list[AgentLoop] = []
+            while not running and not self.finishing:
+                running = [loop for loop in list(self.loops) if loop.is_running()]
+                if not running:
+                    time.sleep(0.001)
+            if running:
+                running[0].ask(message)
+            else:  # the program is over: nothing to settle
+                self.frame_time.value = message[1]
+                self.flush(then=(protocol.SETTLED, message[1], threads_could_wake()))
         elif tag == protocol.INTENT:
             owner = self._loop_for(message[1], message[2])
             if owner is None:
@@ -513,6 +603,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--tag-output", action="store_true", help="print() as events tagged with the task"
     )
+    parser.add_argument("--frames", action="store_true", help="loop time moves only frame by frame")
     parser.add_argument("--run", type=int, default=PROGRAM_RUN, help="the run id to tag with")
     parser.add_argument("--first-id", type=int, default=1, help="where ids start counting")
     parser.add_argument(
@@ -534,6 +625,7 @@ def main(argv: list[str] | None = None, before: Callable[[], None] | None = None
         options.stop_on_stall,
         run_id=options.run,
         first_id=options.first_id,
+        frames=options.frames,
     )
     if options.clock:
         virtual, real, speed, paused = options.clock.split(",")

@@ -81,6 +81,7 @@ class ChildOptions:
     # For a watcher with runs and ids of its own (the window): the run the
     # program's tasks belong to, where its ids start, and the clock to keep.
     tag_output: bool = False  # print() as Output events with its task, not to stdout
+    frames: bool = False  # frame-stepped loop time (a headless take), see protocol.FRAME
     run_id: int | None = None
     first_id: int | None = None
     clock: tuple[float, float, float, bool] | None = None
@@ -113,6 +114,9 @@ class ScriptChild:
         self.limit_reached = False
         # (loop, ((label, task id), ...), queued, run so far), as the agent last looked.
         self.ready: tuple | None = None
+        # Frames settled so far, and whether outside work was busy at the last.
+        self.settled = 0
+        self.outside_busy = False
         self.exited = False  # the agent said EXIT, or the process is gone
         self._stuck: tuple[protocol.Stuck, ...] = ()
         self._reader = protocol.Reader()
@@ -136,6 +140,8 @@ class ScriptChild:
             command.append("--stop-on-stall")
         if options.tag_output:
             command.append("--tag-output")
+        if options.frames:
+            command.append("--frames")
         if options.run_id is not None:
             command += ["--run", str(options.run_id)]
         if options.first_id is not None:
@@ -255,6 +261,9 @@ class ScriptChild:
             self.outcome.code, self.outcome.said = message[1], message[2]
             if len(message) >= 5:
                 self.outcome.file, self.outcome.line = message[3], message[4]
+        elif kind == protocol.SETTLED:
+            self.settled += 1
+            self.outside_busy = bool(message[2])
         elif kind == protocol.CLOCK and self.on_clock is not None:
             self.on_clock(tuple(message[1:5]))
         elif kind == protocol.REFUSED and self.on_refused is not None:
@@ -313,6 +322,10 @@ class ScriptChild:
         """Ask the program to end: every task of every loop is cancelled."""
         self.outcome.stopped = True
         self.send((protocol.STOP,))
+
+    def frame(self, time_now: float) -> None:
+        """Move a frame-stepped program's clock to ``time_now`` and settle it."""
+        self.send((protocol.FRAME, time_now))
 
     def ask(self, intent: str, *args: Any) -> None:
         """An intent for the program (see ``coroscope.control.loop_intents``)."""

@@ -16,9 +16,9 @@ from __future__ import annotations
 import marshal
 import struct
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
-from coroscope.loop.events import _KINDS, Event, unpacked
+from coroscope.loop.events import _KINDS, _READY_STEP, Event, unpacked
 
 VERSION = 1
 _LENGTH = struct.Struct("<I")
@@ -44,6 +44,12 @@ REFUSED = "refused"  # (REFUSED, why): an intent could not be carried out
 # processes; sent by the watcher when it pauses, resumes or changes speed, and
 # by the agent after a Step moved its clock.
 CLOCK = "clock"
+# A headless take steps the program frame by frame: the watcher sends (FRAME,
+# frame time) to move the agent's clock (a source the watcher moves, see
+# ``--frames``) and run what is then due, to quiescence; the agent answers
+# (SETTLED, frame time, outside work busy) once it has sent that frame's events.
+FRAME = "frame"
+SETTLED = "settled"
 # From the watcher:
 STOP = "stop"  # (STOP,): cancel every task of every loop, so the program ends
 # (INTENT, name, args): do to the program what the user asked of its lanes or
@@ -55,6 +61,13 @@ INTENT = "intent"
 # past the block threshold, so a watcher that ends the child there can still
 # say where it was stuck.
 Stuck = tuple[int, int | None, str, float, str, int, float, str]
+
+
+# A bare-yield step as the agent packs it (32 bytes, as the event ring keeps it),
+# unpacked: (t, task, wall, rate). It started at ``t - wall * rate`` and is the
+# ``TaskStep(t, task, t - wall * rate, wall, "ready", "", None, ())`` that
+# ``EventDecoder.decode`` makes of it; see ``ready_steps``.
+ReadyStep = tuple[float, int, float, float]
 
 
 class ProtocolError(Exception):
@@ -143,3 +156,11 @@ class EventDecoder:
             return kind._make(record[1:])
         except TypeError:
             return None  # the fields of another version's kind of that name
+
+
+def ready_steps(packed: list[bytes]) -> list[ReadyStep]:
+    """Packed bare-yield steps, unpacked all at once (in C), in order. A record of
+    another size than a step's is dropped, as ``EventDecoder.decode`` drops it."""
+    if set(map(len, packed)) - {_READY_STEP.size}:
+        packed = [record for record in packed if len(record) == _READY_STEP.size]
+    return cast(list[ReadyStep], list(_READY_STEP.iter_unpack(b"".join(packed))))

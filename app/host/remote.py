@@ -19,6 +19,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from coroscope.control.run import ExternalRun, Target
 from coroscope.host.child import (
@@ -28,6 +29,7 @@ from coroscope.host.child import (
     ChildOptions,
     ChildOutcome,
     ScriptChild,
+    default_python,
 )
 from coroscope.loop.clock import VirtualClock
 from coroscope.loop.events import EventLog, Output, SessionEvent
@@ -54,6 +56,7 @@ class RemoteRun(ExternalRun):
         python: str,
         args: tuple[str, ...] = (),
         block_threshold: float | None = None,
+        frames: bool = False,
     ) -> None:
         super().__init__(run_id, target)
         self.events = events
@@ -67,6 +70,7 @@ class RemoteRun(ExternalRun):
             # Relative paths in a script opened from the window mean its own folder.
             cwd=str(Path(target.source_path).parent),
             tag_output=True,
+            frames=frames,
             run_id=run_id,
             first_id=run_id * ID_SPAN,
             clock=clock.state(),
@@ -104,6 +108,11 @@ class RemoteRun(ExternalRun):
 
     def ask(self, intent: str, *args: object) -> None:
         self.child.ask(intent, *args)
+
+    def frame(self, time_now: float) -> None:
+        """Frame-stepped (a headless take): settle the program at ``time_now``;
+        ``child.settled`` counts up once it has."""
+        self.child.frame(time_now)
 
     def ready_sample(self) -> tuple[list[tuple[str, int | None]], int, int] | None:
         ready = self.child.ready
@@ -282,3 +291,46 @@ def ended_badly(path: str, outcome: ChildOutcome, made_a_loop: bool = True) -> S
             "asyncio.run(main()).",
         )
     return None
+
+
+def _not_in_process():
+    raise RuntimeError("a script's run starts in its own process")
+
+
+def script_target(
+    path: str,
+    controller: Any,
+    python: str | None = None,
+    args: tuple[str, ...] = (),
+    frames: bool = False,
+    on_run: Callable[[RemoteRun], None] | None = None,
+) -> Target:
+    """The Target that runs ``path`` in a process of its own under ``python``
+    (default: the active virtual environment's, else the one Coroscope runs on),
+    as a run of ``controller``'s; ``on_run`` is handed each run as it is made."""
+    name = Path(path).name
+
+    def start(run_id: int) -> RemoteRun:
+        run = RemoteRun(
+            run_id,
+            target,
+            controller.events,
+            controller.clock,
+            python=python or default_python(),
+            args=args,
+            block_threshold=controller.tracer.block_threshold,
+            frames=frames,
+        )
+        if on_run is not None:
+            on_run(run)
+        return run
+
+    target = Target(
+        key=path,
+        title=name,
+        source_path=path,
+        make_main=_not_in_process,
+        summary=f"{name}, run by Python in a process of its own",
+        external=start,
+    )
+    return target

@@ -10,10 +10,9 @@ blocks, spins, crashes or is killed cannot freeze the window.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from coroscope.control.run import Target
-from coroscope.host.child import default_python
+from coroscope.host import remote
 from coroscope.host.remote import RemoteRun
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer
 
@@ -68,10 +67,6 @@ class ScriptProcess(QObject):
         self._notifiers.clear()
 
 
-def _not_in_process():
-    raise RuntimeError("a script's run starts in its own process")
-
-
 def script_target(
     path: str,
     controller,
@@ -80,20 +75,10 @@ def script_target(
     python: str | None = None,
     args: tuple[str, ...] = (),
 ) -> Target:
-    """The Target that runs ``path`` in a child process of ``python`` (default:
-    the active virtual environment's, else the one Coroscope runs on)."""
-    name = Path(path).name
+    """The Target Open Script runs: ``path`` in a child process, read through
+    socket notifiers while it lasts."""
 
-    def start(run_id: int) -> RemoteRun:
-        run = RemoteRun(
-            run_id,
-            target,
-            controller.events,
-            controller.clock,
-            python=python or default_python(),
-            args=args,
-            block_threshold=controller.tracer.block_threshold,
-        )
+    def watch(run: RemoteRun) -> None:
         process = ScriptProcess(run, parent)
 
         def over(ended: RemoteRun) -> None:
@@ -103,14 +88,5 @@ def script_target(
 
         run.on_started = lambda _run: process.watch()
         run.on_over = over
-        return run
 
-    target = Target(
-        key=path,
-        title=name,
-        source_path=path,
-        make_main=_not_in_process,
-        summary=f"{name}, run by Python in a process of its own",
-        external=start,
-    )
-    return target
+    return remote.script_target(path, controller, python=python, args=args, on_run=watch)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import select
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ import numpy as np
 from coroscope.control.controller import Controller
 from coroscope.control.ctrl_c import CtrlC
 from coroscope.control.run import Target
+from coroscope.host import remote
+from coroscope.host.remote import RemoteRun
 from coroscope.loop.clock import VirtualClock
 from coroscope.loop.stall import threads_could_wake
 from coroscope.takes.options import AUTO_LIMIT, TAIL_SECONDS, TakeOptions
@@ -57,6 +60,9 @@ MAX_CALLBACKS_PER_FRAME = 200_000
 _DUE = 0.0005
 # Seconds before a frame's time that waiting for outside work stops.
 _PACE_MARGIN = 0.003
+# Real seconds a take waits for a script's process to settle a frame (or to make
+# its first loop) before it takes the frame anyway.
+REMOTE_PATIENCE = 10.0
 
 Progress = Callable[[int, int | None, str], None]
 
@@ -123,6 +129,7 @@ class OffscreenSession:
         self.time = FrameTime()
         # (real time, frame time) when outside work began, to keep pace with it.
         self._pace: tuple[float, float] | None = None
+        self.remote: RemoteRun | None = None  # a script's run, in its own process
         clock = VirtualClock(source=self.time, speed=options.speed)
         # Ports and pids the OS picks afresh each time are shown steady, so
         # every take of a demo is the same, frame for frame.
@@ -169,12 +176,37 @@ class OffscreenSession:
             self.panel.show()
         self.app.processEvents()
 
+    def script_target(self, path: str, python: str | None = None) -> Target:
+        """A script as a take runs it: in its own process, frame by frame."""
+        return remote.script_target(path, self.controller, python=python, frames=True)
+
     def start(self, target: Target) -> None:
         self.window.run_target(target)
         run = self.controller.run
-        if run is None or run.main is None:
+        if isinstance(run, RemoteRun):
+            self.remote = run
+            if not run.over:
+                # The first frame waits for the script to make its loop (or end):
+                # its start-up takes real time, the same frames whatever it takes.
+                self._wait_for(lambda: bool(run.child.loops) or run.over)
+        if run is None or (run.main is None and not isinstance(run, RemoteRun)):
             message = self.window.statusBar().currentMessage() or f"could not start {target.title}"
             raise TakeError(message)
+
+    def _wait_for(self, done: Callable[[], bool], seconds: float = REMOTE_PATIENCE) -> bool:
+        """Read what a script's process sends until ``done()`` or ``seconds`` of
+        real time pass (a script stuck in one step never settles: the take goes on)."""
+        run = self.remote
+        if run is None:
+            return True
+        deadline = time.perf_counter() + seconds
+        while not done():
+            if run.over or time.perf_counter() > deadline:
+                return done()
+            run.pump()
+            if not done() and run.child.connected and not run.child.backlog:
+                select.select([run.child.fileno()], [], [], 0.005)
+        return True
 
     def advance(self, seconds: float) -> None:
         if self._pace is not None and self._outside_work():
@@ -191,7 +223,9 @@ class OffscreenSession:
 
     def _outside_work(self) -> bool:
         # Busy executor jobs and running children count here; so do the program's
-        # own threads.
+        # own threads (a script's, as its process last said).
+        if self.remote is not None and not self.remote.over:
+            return self.remote.child.outside_busy
         return self.loop._external_jobs > 0 or threads_could_wake()
 
     def _keep_pace(self, seconds: float) -> None:
@@ -210,7 +244,13 @@ class OffscreenSession:
             now = time.perf_counter()
 
     def settle(self) -> None:
-        """Run everything due at the current loop time, to quiescence."""
+        """Run everything due at the current loop time, to quiescence (a script's
+        in its process first: its events then reach the window's own models)."""
+        run = self.remote
+        if run is not None and not run.over and run.child.connected:
+            settled = run.child.settled
+            run.frame(self.time.value)
+            self._wait_for(lambda: run.child.settled > settled)
         sched = self.loop.scheduler
         clock = self.loop.clock
         limit = sched.callbacks_run + MAX_CALLBACKS_PER_FRAME
@@ -287,13 +327,15 @@ class OffscreenSession:
 
 
 def render_take(
-    target: Target,
+    target: Target | str,
     options: TakeOptions,
     progress: Progress | None = None,
     on_frame: Callable[[int, np.ndarray], None] | None = None,
     encode: bool = True,
 ) -> TakeResult:
     """Render ``target`` to ``options.output``; the file appears only when complete.
+    A ``str`` is the path of a script, which runs in its own process, stepped
+    frame by frame like the window's own loop.
 
     ``on_frame`` sees every frame (tests, benchmarks); ``encode=False`` renders
     without writing a file.
@@ -302,7 +344,7 @@ def render_take(
     previous_handler = qInstallMessageHandler(_quiet_qt)
     try:
         with CtrlC() as ctrl_c, OffscreenSession(options) as session:
-            session.start(target)
+            session.start(session.script_target(target) if isinstance(target, str) else target)
             return _record(session, options, progress, on_frame, encode, wall0, ctrl_c)
     finally:
         qInstallMessageHandler(previous_handler)
