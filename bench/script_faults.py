@@ -85,7 +85,7 @@ def bench_watchdog() -> None:
 
 
 def bench_loading() -> None:
-    from coroscope.scripts.loader import load_script
+    from coroscope.scripts.loader import check_script
 
     # Real code: the standard library's modules, joined up to about 1 MB.
     parts, size = [], 0
@@ -104,10 +104,10 @@ def bench_loading() -> None:
         path = Path(folder) / "big.py"
         path.write_text(body)
         bare = best(lambda: compile(body, str(path), "exec"))
-        ours = best(lambda: load_script(path))
+        ours = best(lambda: check_script(path))
     print(f"2. loading {len(body) / 1e6:.2f} MB of real code (stdlib modules)")
     print(f"   compile() only: {bare:6.3f} s")
-    print(f"   load_script:    {ours:6.3f} s   ratio {ours / bare:5.2f}")
+    print(f"   check_script:   {ours:6.3f} s   ratio {ours / bare:5.2f}")
 
 
 # -- 3-5. views -------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def test_trace_of_the_countdown(tmp_path, capsys):
     assert problems(document) == []
     tasks = {t["name"]: t for t in document["tasks"]}
     for name, seconds in (("task1", 4), ("task2", 3), ("task3", 2)):
-        assert tasks[name]["finished"] == pytest.approx(seconds, abs=0.02)
+        assert tasks[name]["finished"] == pytest.approx(seconds, abs=0.1)  # plus busy steps
         assert tasks[name]["resumes"] == 2
     assert document["otherData"]["block_threshold"] == 0.1
     assert [p.name for p in tmp_path.iterdir()] == ["trace.json"]
@@ -164,27 +164,18 @@ def test_a_real_process_prints_one_line_and_no_traceback(tmp_path):
 def test_ctrl_c_during_a_trace_writes_nothing(tmp_path, monkeypatch, capsys):
     import asyncio
 
+    from coroscope.control import targets
     from coroscope.control.run import Target
-    from coroscope.scripts import loader
 
     async def interrupted():
         await asyncio.sleep(1)
         os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl+C mid-run
         await asyncio.sleep(100)
 
-    monkeypatch.setattr(loader, "resolve", lambda _name: Target("x", "X", __file__, interrupted))
+    monkeypatch.setattr(
+        targets, "demo_target", lambda _name: Target("x", "X", __file__, interrupted)
+    )
     assert main(["trace", "x", "-o", str(tmp_path / "t.json")]) == 130
     err = capsys.readouterr().err
     assert err.strip().splitlines() == ["coroscope: error: interrupted; no file was written"]
     assert list(tmp_path.iterdir()) == []
-
-
-def test_a_target_that_fails_to_load_is_one_line(tmp_path, monkeypatch, capsys):
-    from coroscope.scripts import loader
-
-    def broken(name):
-        raise SyntaxError("invalid syntax (x.py, line 3)")
-
-    monkeypatch.setattr(loader, "resolve", broken)
-    assert main(["trace", "x", "-o", str(tmp_path / "t.json")]) == 2
-    assert one_error_line(capsys) == "cannot load x: SyntaxError: invalid syntax (x.py, line 3)"

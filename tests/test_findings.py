@@ -285,23 +285,26 @@ def test_stop_on_a_stalled_run_leaves_nothing_pending_and_the_stall_is_said_once
 
 @pytest.mark.timeout(30)
 def test_the_narration_says_each_mistake_in_its_own_words():
-    loop = HeadlessLoop(autojump=True)
-    controller = Controller(loop, capture_output=True)
-    try:
-        from coroscope.scripts.loader import resolve
+    import subprocess
+    import time
 
-        path = SAMPLES / "forgotten_await.py"
-        run = controller.start(resolve(str(path)))
-        loop.run_until_complete(asyncio.wait([run.main], timeout=5))
-        said = [t for t in controller.narration.texts() if t.startswith("⚠")]
-        line = line_of(path, 'save("notes.txt")')
-        assert said == [f"⚠ save() was called at forgotten_await.py:{line} but never awaited"]
-        (finding,) = controller.models.findings.findings
-        assert finding.message not in said[0]  # its own words, not the list's sentence
-    finally:
-        loop.run_until_complete(controller.stop())
-        controller.close()
-        loop.close()
+    from coroscope.host.child import ChildOptions, ScriptChild
+    from coroscope.models.run_models import RunModels
+
+    path = SAMPLES / "forgotten_await.py"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    child = ScriptChild(str(path), ChildOptions(autojump=True, tag_output=True, **quiet))
+    models = RunModels(child.log, time.perf_counter)
+    child.start()
+    while child.pump(0.1):
+        pass
+    assert child.end().code == 0
+    said = [t for t in models.narration.texts() if t.startswith("⚠")]
+    line = line_of(path, 'save("notes.txt")')
+    assert said == [f"⚠ save() was called at forgotten_await.py:{line} but never awaited"]
+    (finding,) = models.findings.findings
+    assert finding.message not in said[0]  # its own words, not the list's sentence
+    models.close()
 
 
 TOP_LEVEL_BLOCKS = """

@@ -147,7 +147,6 @@ def test_a_forgotten_await_is_listed_and_clicking_it_shows_its_task_and_line(
 
 
 def test_a_deadlock_is_listed_and_pauses_the_run(qtbot, window, tmp_path):
-    window.script_feature.watchdog.interrupt_after = 0.3
     run_script(window, tmp_path, DEADLOCK, "locks.py")
     finding = wait_finding(qtbot, window, "deadlock")
     qtbot.waitUntil(lambda: window.controller.clock.paused, timeout=5000)

@@ -165,20 +165,13 @@ def _error(message: str) -> None:
 
 
 def _resolve(name: str):
-    from coroscope.control.targets import UnknownTargetError
-    from coroscope.scripts.loader import resolve
+    """The demo ``name`` names (a script's path goes through ``_script_path``)."""
+    from coroscope.control.targets import UnknownTargetError, demo_target
 
-    looks_like_path = name.endswith(".py") or os.sep in name or "/" in name
-    if looks_like_path and not Path(name).expanduser().exists():
-        raise _CommandError(f"no such file: {name}")
     try:
-        return resolve(name)
+        return demo_target(name)
     except UnknownTargetError as exc:
         raise _CommandError(str(exc)) from exc
-    except Exception as exc:
-        # Loading a script runs its top level; whatever it raises is the user's
-        # to fix, and is reported as a line, not a traceback.
-        raise _CommandError(f"cannot load {name}: {type(exc).__name__}: {exc}") from exc
 
 
 def _script_path(name: str, python: str | None) -> str | None:
@@ -277,7 +270,7 @@ def _run_traced(target, threshold: float, limit: float, realtime: bool) -> tuple
     controller = Controller(loop, capture_output=True, echo_output=True)
     findings = controller.models.findings
     # Samples a blocking step's line and CPU share; it never interrupts a trace.
-    watchdog = Watchdog(loop.tracer, interrupt_after=None)
+    watchdog = Watchdog(loop.tracer)
     deadlock: asyncio.Future = loop.create_future()
 
     def stop_on_deadlock(finding) -> None:

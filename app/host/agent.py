@@ -141,7 +141,7 @@ class AgentLoop(HeadlessLoop):
             )
 
     def run_forever(self) -> None:
-        watchdog = self._watchdog = Watchdog(self.tracer, interrupt_after=None)
+        watchdog = self._watchdog = Watchdog(self.tracer)
         watchdog.start()
         try:
             super().run_forever()

@@ -31,21 +31,21 @@ _HINTS: tuple[tuple[str, str], ...] = (
     ),
     (
         "cannot be called from a running event loop",
-        "Coroscope runs your script inside its own event loop. Call asyncio.run(...) "
-        "at the top level of the script, or from a plain function the top level calls.",
+        "asyncio.run() starts an event loop of its own, so it cannot run inside one that "
+        "is already running: inside a coroutine, await the coroutine instead.",
     ),
     (
         "This event loop is already running",
-        "Coroscope runs your script inside its own event loop. Drive the loop from the "
-        "top level of the script; inside a coroutine, use await instead.",
+        "A loop that is running cannot be run again from inside it: inside a coroutine, "
+        "await instead of calling run_until_complete() or run_forever().",
     ),
     (
         "attempted relative import",
         "A script is not part of a package: import sibling modules by name (import helper).",
     ),
     (
-        "input() has nothing to read",
-        "Put the value in the script instead, or run the script with python to type it in.",
+        "'await' outside function",
+        "Put the awaits in an async def main(), then end the script with asyncio.run(main()).",
     ),
     (
         "EOF when reading a line",
@@ -54,7 +54,8 @@ _HINTS: tuple[tuple[str, str], ...] = (
     ),
     (
         "No module named",
-        "Install the module into the Python that runs Coroscope, or put it next to the script.",
+        "Install the module into the Python the script runs on (the active virtual "
+        "environment's, or the one --python names), or put it next to the script.",
     ),
 )
 

@@ -1,4 +1,4 @@
-"""An import of a module that is not installed: found before anything runs."""
+"""A module that is not installed: Python stops at its import, Coroscope says where to get it."""
 
 import asyncio
 import no_such_module_for_coroscope

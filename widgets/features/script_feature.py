@@ -3,23 +3,22 @@
 ``install(window)`` adds File > Open Script… (Ctrl+O), Open Sample and Open
 Recent, Reload Script (Ctrl+Shift+R) and Auto-reload; accepts a ``.py`` file
 dropped anywhere on the window; watches the open script on disk and reruns it
-when it is saved; starts the blocking watchdog for the window's loop; and shows
-a problem banner (file, line, caret, hint) for scripts that cannot load, crash,
-call ``sys.exit()`` or block the loop.
+when it is saved; and shows a problem banner (file, line, caret, hint) for a
+script that cannot run, that holds its loop, or that ended badly.
 
-Opening a script runs it as Python on this machine, like ``python script.py``.
+Opening a script runs it as Python on this machine, like ``python script.py``,
+unmodified, in a process of its own (``script_process``).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from coroscope import resources
 from coroscope.host.remote import RemoteRun, ended_badly
-from coroscope.scripts.loader import ScriptError, check_script, script_of
+from coroscope.scripts.loader import ScriptError, check_script
 from coroscope.scripts.problems import ProblemModel, ScriptProblem, at_line
-from coroscope.scripts.watchdog import DEFAULT_INTERRUPT_AFTER, Watchdog
+from coroscope.scripts.watchdog import Watchdog
 from coroscope.widgets.features.host import FeatureHost
 from coroscope.widgets.features.script_process import script_target
 from coroscope.widgets.views.problem_banner import ProblemBanner
@@ -78,18 +77,6 @@ _BLOCKING_HINT = (
 )
 
 
-def _interrupt_after() -> float | None:
-    """The blocking limit: COROSCOPE_INTERRUPT_AFTER seconds (0 or 'off': never interrupt)."""
-    text = os.environ.get("COROSCOPE_INTERRUPT_AFTER", "").strip().lower()
-    if text in ("0", "off", "never"):
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return DEFAULT_INTERRUPT_AFTER
-    return value if value > 0 else DEFAULT_INTERRUPT_AFTER
-
-
 def _first_line(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8")
@@ -106,8 +93,6 @@ class ScriptFeature(QObject):
         self.controller = controller = window.controller
         self.path: str | None = None  # the script Open/Reload/auto-reload act on
         self._target = None
-        self._script_version = -1
-        self._watchdog_version = 0
         self._recent: list[str] = []
         # The interpreter scripts run on (None: the active venv's, else ours) and
         # their arguments, as `coroscope run SCRIPT --python P -- ARGS` gave them.
@@ -128,11 +113,10 @@ class ScriptFeature(QObject):
         self.banner.reloadRequested.connect(self.reload)
         self.banner.dismissRequested.connect(self.problems.clear)
 
-        self.watchdog = Watchdog(
-            controller.tracer,
-            interrupt_after=_interrupt_after(),
-            hurry=lambda: controller.run is not None and controller.run.stopped,
-        )
+        # The window's own loop runs the demos: a step of theirs that blocks is
+        # sampled for its line (a script's process has its own watchdog). It only
+        # reports: a finding never changes what the program does.
+        self.watchdog = Watchdog(controller.tracer)
         self.watchdog.start()
 
         self.watcher = QFileSystemWatcher(self)
@@ -342,34 +326,12 @@ class ScriptFeature(QObject):
         code.centerCursor()
         code.horizontalScrollBar().setValue(0)
 
-    def _interruption_problem(self) -> ScriptProblem:
-        last = self.watchdog.interruptions[-1]
-        seconds = f"{last.seconds:.1f} s"
-        return at_line(
-            last.file,
-            last.line,
-            f"{last.what} held the loop for {seconds} without awaiting",
-            headline=f"{last.what} blocked the loop for {seconds}, so Coroscope interrupted it.",
-            hint=_BLOCKING_HINT,
-        )
-
     # -- frame tick --------------------------------------------------------------
     def tick(self) -> None:
         target = self.controller.target
         if target is not self._target:
             self._target_changed(target)
-        script = script_of(target)
-        if script is not None and script.version != self._script_version:
-            self._script_version = script.version
-            if script.outcome is not None:
-                self.problems.show(script.outcome)
-            else:
-                self.problems.clear()
         self._show_stuck()
-        if self.watchdog.version != self._watchdog_version:
-            self._watchdog_version = self.watchdog.version
-            if self.watchdog.interruptions:
-                self.problems.show(self._interruption_problem())
         if self.problems.version != self._problem_version:
             self._problem_version = self.problems.version
             self.dock.setVisible(self.problems.current is not None)
@@ -405,7 +367,6 @@ class ScriptFeature(QObject):
     def _target_changed(self, target) -> None:
         self._target = target
         path = _script_path(target)
-        self._script_version = -1
         self.problems.clear()
         if path is None:
             self._watch(None)  # a demo runs now; stop following the script
@@ -439,10 +400,7 @@ class ScriptFeature(QObject):
 
 
 def _script_path(target) -> str | None:
-    """The script a target runs (in its own process, or in the window's), if any."""
-    script = script_of(target)
-    if script is not None:
-        return script.path
+    """The script a target runs in its own process, if it is a script."""
     if target is not None and target.external is not None:
         return target.source_path
     return None
