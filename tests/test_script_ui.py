@@ -345,6 +345,8 @@ def test_a_blocking_sleep_is_shown_at_its_line_while_the_window_stays_free(qtbot
     assert shown.excerpt.text().splitlines()[0] == "20 |     time.sleep(30)"
     assert "has waited for" in shown.title.text()
     assert "await asyncio.sleep" in shown.hint.text()
+    # its lane says it is running (holding the loop), not the "ready" it last was
+    assert window.controller.tasks.by_name("sleeper").state == "running"
     run = window.controller.run
     started = time.monotonic()
     window.stop()

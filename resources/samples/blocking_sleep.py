@@ -1,6 +1,6 @@
-"""time.sleep() inside a coroutine blocks the whole loop (and the window).
+"""time.sleep() inside a coroutine blocks the whole loop: ticker's ticks stop too.
 
-Coroscope notices, names this line, and interrupts it after a couple of seconds.
+Coroscope names this line while it holds the loop; press Stop to end the script.
 The fix: await asyncio.sleep(30).
 """
 
@@ -18,7 +18,7 @@ async def sleeper():
     await asyncio.sleep(1)
     print("about to block the loop for 30 s...")
     time.sleep(30)
-    print("never printed: the watchdog interrupts the sleep")
+    print("30 s later: only now can ticker go on")
 
 
 async def main():

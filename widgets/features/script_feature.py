@@ -99,6 +99,7 @@ class ScriptFeature(QObject):
         self.python: str | None = None
         self.script_args: tuple[str, ...] = ()
         self._stuck_problem: ScriptProblem | None = None
+        self._running_task: int | None = None
         self._stuck_held = 0.0
 
         self.problems = ProblemModel()
@@ -346,8 +347,10 @@ class ScriptFeature(QObject):
             if self._stuck_problem is not None and self.problems.current is self._stuck_problem:
                 self.problems.clear()
             self._stuck_problem = None
+            self._show_running(None)
             return
-        _loop, _task, what, held, file, line, cpu, _excuse = stuck
+        _loop, task, what, held, file, line, cpu, _excuse = stuck
+        self._show_running(task)
         shown = round(held * 2) / 2  # news every half second, not every frame
         if self._stuck_problem is not None and self._stuck_held == shown:
             return
@@ -363,6 +366,13 @@ class ScriptFeature(QObject):
             hint=_BLOCKING_HINT,
         )
         self.problems.show(self._stuck_problem)
+
+    def _show_running(self, task: int | None) -> None:
+        """The lane of the task whose step holds the loop reads "running" (its last
+        event left it "ready"; the step's own event comes only when it ends)."""
+        if task != self._running_task:
+            self._running_task = task
+            self.controller.tasks.set_running(task)
 
     def _target_changed(self, target) -> None:
         self._target = target
