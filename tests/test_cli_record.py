@@ -168,36 +168,29 @@ def test_sigterm_during_a_take_leaves_no_file_not_even_a_hidden_one(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def recorded(path, target, *options):
+    """The frames of ``coroscope record TARGET -o PATH OPTIONS`` run as a command."""
+    out = subprocess.run(
+        [sys.executable, "-m", "coroscope", "record", target, "-o", str(path), *options],
+        cwd=path.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == ""  # a program's prints go to the recorded console
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
 def test_takes_of_the_tcp_echo_are_identical_and_show_steady_ports(tmp_path):
     """The OS picks new ports for every run; a take shows them by their order of
     appearance (:50001, :50002...), so two takes of the echo are byte-identical."""
 
     def take(name):
-        path = tmp_path / name
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "coroscope",
-                "record",
-                "echo_streams",
-                "-o",
-                str(path),
-                "--size",
-                "800x500",
-                "--fps",
-                "5",
-                "--duration",
-                "1.6",
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
+        return recorded(
+            tmp_path / name, "echo_streams", "--size", "800x500", "--fps", "5", "--duration", "1.6"
         )
-        assert out.returncode == 0, out.stderr
-        with av.open(str(path)) as container:
-            return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
 
     first, second = take("first.gif"), take("second.gif")
     assert len(first) == len(second) == 8
@@ -244,30 +237,7 @@ def test_a_script_is_recorded_from_its_own_process_and_every_take_is_the_same(tm
     script.write_text(RUNNER_SCRIPT)
 
     def take(name):
-        path = tmp_path / name
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "coroscope",
-                "record",
-                str(script),
-                "-o",
-                str(path),
-                "--size",
-                "640x400",
-                "--fps",
-                "10",
-            ],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert out.returncode == 0, out.stderr
-        assert out.stdout == ""  # the script's prints went to the recorded console
-        with av.open(str(path)) as container:
-            return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        return recorded(tmp_path / name, str(script), "--size", "640x400", "--fps", "10")
 
     first, second = take("first.gif"), take("second.gif")
     # 0.8 s of loop time, then the one-second tail, give or take the frames the
