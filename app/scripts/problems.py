@@ -2,9 +2,9 @@
 
 A ``ScriptProblem`` names the file, the line and the columns to underline, plus
 a title ("SyntaxError: '(' was never closed") and, for mistakes learners make
-often, a hint. The loader raises one for files it cannot run; the script runtime
-records one when the script crashes, calls ``sys.exit()`` or finds nothing to run;
-the watchdog's interruptions become one too. ``ProblemModel`` holds the one the
+often, a hint. The loader raises one for files it cannot run; the window makes one
+when a script's process ended badly (``coroscope.host.remote.ended_badly``) and
+while one of its steps holds its loop. ``ProblemModel`` holds the one the
 problem banner shows, with a version the banner checks on its frame tick.
 
 No Qt here: the CLI prints ``one_line()``, the app paints ``excerpt()``.

@@ -1,6 +1,6 @@
 """A busy loop that never awaits: nothing else can run until it ends.
 
-Coroscope notices, names the line it spins on, and interrupts it.
+Coroscope names the line it spins on while it spins; press Stop to end it.
 """
 
 import asyncio
