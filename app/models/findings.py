@@ -27,8 +27,9 @@ from __future__ import annotations
 import linecache
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from operator import itemgetter
 from typing import ClassVar, Literal
 
 from coroscope.loop.events import (
@@ -56,6 +57,13 @@ FindingKind = Literal[
     "not awaitable",
     "other loop",
 ]
+
+# A bare-yield step (a ``TaskStep`` waiting "ready", most of a busy run's steps)
+# as models that take them in bulk do (``ready_steps``): (t, task, wall, rate),
+# packed the way the event ring keeps it; it is
+# ``TaskStep(t, task, t - wall * rate, wall, "ready", "", None, ())``. The script
+# host's protocol.ReadyStep is the same.
+ReadyStep = tuple[float, int, float, float]
 
 # A step that computed at least this share of its time was a busy loop, not a wait.
 BUSY_SHARE = 0.6
@@ -218,6 +226,16 @@ class FindingsModel(FoldsByKind):
             task.targets = event.targets
             if event.frames:
                 task.frames = event.frames
+
+    def ready_steps(self, steps: Iterable[ReadyStep]) -> None:
+        """Bare-yield steps in bulk: the same as each one's ``TaskStep``."""
+        tasks = self._tasks
+        for task_id in set(map(itemgetter(1), steps)):  # each of a task's says the same
+            task = tasks.get(task_id)
+            if task is not None:
+                task.waiting = "ready"
+                task.awaiting = ""
+                task.targets = ()
 
     def _ended(self, event: TaskEnded) -> None:
         task = self._tasks.get(event.task)

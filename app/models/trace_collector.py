@@ -39,7 +39,7 @@ from coroscope.loop.events import (
 )
 from coroscope.loop.introspect import user_frame
 from coroscope.loop.states import TraceState
-from coroscope.models.findings import Finding
+from coroscope.models.findings import Finding, ReadyStep
 
 PID = 1
 # A busy session (1,000 tasks stepping for minutes) would otherwise grow without
@@ -84,7 +84,8 @@ class TraceCollector(FoldsByKind):
         self._tasks: dict[int, _Task] = {}
         # Each step as a plain tuple of its fields: the garbage collector stops
         # tracking those after its first look, where it would walk a million kept
-        # TaskSteps (a tuple subclass) on every full collection.
+        # TaskSteps (a tuple subclass) on every full collection. A bare-yield step
+        # taken in bulk (``ready_steps``) is kept as it came, a ``ReadyStep``.
         self._steps: list[tuple] = []
         self._blocks: list[tuple[str, float, float, str | None]] = []
         # A LoopBlocked follows right after the step it is about, so the last
@@ -93,6 +94,17 @@ class TraceCollector(FoldsByKind):
         self.dropped_steps = 0
         self.dropped_tasks = 0
         self.last_time = origin
+        self._ahead_on = True
+        self._forget_ahead()
+
+    def _forget_ahead(self) -> None:
+        # The step part of the document made ahead of ``build`` (``build_ahead``):
+        # the events of the first ``_ahead_steps`` steps, for this origin, and the
+        # wait slices still open after them (task id -> what it awaits).
+        self._ahead: list[dict] = []
+        self._ahead_steps = 0
+        self._ahead_waits: dict[int, str] = {}
+        self._ahead_origin = self.origin
 
     def _step(self, event: TaskStep) -> None:
         task = self._tasks.get(event.task)
@@ -106,6 +118,32 @@ class TraceCollector(FoldsByKind):
             self.dropped_steps += 1
         if event.t > self.last_time:
             self.last_time = event.t
+
+    def ready_steps(self, steps: Iterable[ReadyStep]) -> None:
+        """Bare-yield steps in bulk: the same as each one's ``TaskStep`` through
+        ``_step``, and the same file (``ScriptChild.on_ready_steps``)."""
+        tasks = self._tasks
+        kept = self._steps
+        room = self.max_steps - len(kept)
+        latest = self.last_time
+        last = None
+        for step in steps:
+            task = tasks.get(step[1])
+            if task is None:
+                continue
+            task.resumes += 1
+            last = step
+            if room > 0:
+                kept.append(step)
+                room -= 1
+            else:
+                self.dropped_steps += 1
+            if step[0] > latest:
+                latest = step[0]
+        self.last_time = latest
+        if last is not None:
+            t, task_id, wall, rate = last
+            self._last_step = TaskStep(t, task_id, t - wall * rate, wall, "ready", "", None, ())
 
     def _created(self, event: TaskCreated) -> None:
         if self.run is not None and event.run != self.run:
@@ -132,6 +170,11 @@ class TraceCollector(FoldsByKind):
         task = self._tasks.get(event.task)
         if task is not None:
             task.name = event.name
+            if task.resumes and self._ahead_steps:
+                # Its steps made ahead bear its old name: they are made again, at
+                # the end (a program that renames running tasks may do so often).
+                self._ahead_on = False
+                self._forget_ahead()
         if event.t > self.last_time:
             self.last_time = event.t
 
@@ -189,6 +232,30 @@ class TraceCollector(FoldsByKind):
         try:
             return self._build(end, metadata, findings)
         finally:
+            # The document has them now: another build makes its own.
+            self._forget_ahead()
+            if was_enabled:
+                gc.enable()
+
+    def build_ahead(self, most: int | None = None) -> None:
+        """Make the document's events for the steps taken so far (at most ``most``
+        more of them) now, so that ``build`` has that much less left to do: for a
+        watcher with time to spare while the run goes on (``coroscope trace``,
+        whose script runs in another process). ``build`` gives the same document
+        either way (made for another origin, or before a task that had stepped was
+        renamed, they are made again)."""
+        if not self._ahead_on:
+            return
+        stop = len(self._steps)
+        if most is not None:
+            stop = min(stop, self._ahead_steps + most)
+        if stop <= self._ahead_steps:
+            return
+        was_enabled = gc.isenabled()
+        gc.disable()  # as in build
+        try:
+            self._build_steps(stop)
+        finally:
             if was_enabled:
                 gc.enable()
 
@@ -196,7 +263,6 @@ class TraceCollector(FoldsByKind):
         self, end: float | None, metadata: dict[str, Any] | None, findings: Iterable[Finding]
     ) -> dict:
         end = self.last_time if end is None else max(end, self.last_time)
-        names = {task_id: task.name for task_id, task in self._tasks.items()}
         title = (metadata or {}).get("target")
         events: list[dict] = [
             _meta("process_name", 0, {"name": f"coroscope: {title}" if title else "coroscope"})
@@ -204,49 +270,9 @@ class TraceCollector(FoldsByKind):
         for task in self._tasks.values():
             events.append(_meta("thread_name", task.id, {"name": task.name}))
             events.append(_meta("thread_sort_index", task.id, {"sort_index": task.id}))
-        open_waits: dict[int, str] = {}  # task id -> what its open wait slice awaits
-        # The loop below runs once per step (up to MAX_STEPS), so it spells out
-        # _us, _ids and _wait_end (same values, same key order).
-        origin = self.origin
-        append = events.append
-        pop_wait = open_waits.pop
-        for t, task_id, started, wall, waiting, awaiting, _due, frames, _targets in self._steps:
-            ts = round(max(0.0, started - origin) * 1e6, 3)
-            label = pop_wait(task_id, None)
-            if label is not None:
-                append(
-                    {"name": label, "cat": "wait", "ph": "E", "ts": ts, "pid": PID, "tid": task_id}
-                )
-            args: dict[str, Any] = {"then": awaiting or waiting, "wall_ms": round(wall * 1e3, 3)}
-            if frames:
-                line = _line(frames)
-                if line:
-                    args["line"] = line
-            append(
-                {
-                    "name": names[task_id],
-                    "cat": "step",
-                    "ph": "X",
-                    "ts": ts,
-                    "dur": round(max(0.0, t - started) * 1e6, 3),
-                    "pid": PID,
-                    "tid": task_id,
-                    "args": args,
-                }
-            )
-            if waiting in _WAITS:
-                label = awaiting or waiting
-                append(
-                    {
-                        "name": label,
-                        "cat": "wait",
-                        "ph": "B",
-                        "ts": round(max(0.0, t - origin) * 1e6, 3),
-                        "pid": PID,
-                        "tid": task_id,
-                    }
-                )
-                open_waits[task_id] = label
+        self._build_steps(len(self._steps))
+        events += self._ahead  # (and forgotten by build)
+        open_waits = self._ahead_waits
         for task_id, label in open_waits.items():
             # Still parked when the trace ends (or its last steps were dropped).
             task = self._tasks[task_id]
@@ -292,6 +318,103 @@ class TraceCollector(FoldsByKind):
             ],
             "problems": [finding.as_json(self.origin) for finding in findings],
         }
+
+    def _build_steps(self, stop: int) -> None:
+        """The events of steps ``_ahead_steps``..``stop - 1`` after those made ahead."""
+        if self._ahead_origin != self.origin:
+            self._forget_ahead()
+        start = self._ahead_steps
+        if stop <= start:
+            return
+        tasks = self._tasks
+        open_waits = self._ahead_waits
+        # The loop below runs once per step (up to MAX_STEPS), so it spells out
+        # _us, _ids and _wait_end (same values, same key order).
+        origin = self.origin
+        append = self._ahead.append
+        pop_wait = open_waits.pop
+        try:
+            for step in self._steps[start:stop]:
+                if len(step) == 4:  # a bare-yield step kept as it came (see ready_steps)
+                    t, task_id, wall, rate = step
+                    started = t - wall * rate
+                    ts = round(max(0.0, started - origin) * 1e6, 3)
+                    label = pop_wait(task_id, None)
+                    if label is not None:
+                        append(
+                            {
+                                "name": label,
+                                "cat": "wait",
+                                "ph": "E",
+                                "ts": ts,
+                                "pid": PID,
+                                "tid": task_id,
+                            }
+                        )
+                    append(
+                        {
+                            "name": tasks[task_id].name,
+                            "cat": "step",
+                            "ph": "X",
+                            "ts": ts,
+                            "dur": round(max(0.0, t - started) * 1e6, 3),
+                            "pid": PID,
+                            "tid": task_id,
+                            "args": {"then": "ready", "wall_ms": round(wall * 1e3, 3)},
+                        }
+                    )
+                    continue
+                t, task_id, started, wall, waiting, awaiting, _due, frames, _targets = step
+                ts = round(max(0.0, started - origin) * 1e6, 3)
+                label = pop_wait(task_id, None)
+                if label is not None:
+                    append(
+                        {
+                            "name": label,
+                            "cat": "wait",
+                            "ph": "E",
+                            "ts": ts,
+                            "pid": PID,
+                            "tid": task_id,
+                        }
+                    )
+                args: dict[str, Any] = {
+                    "then": awaiting or waiting,
+                    "wall_ms": round(wall * 1e3, 3),
+                }
+                if frames:
+                    line = _line(frames)
+                    if line:
+                        args["line"] = line
+                append(
+                    {
+                        "name": tasks[task_id].name,
+                        "cat": "step",
+                        "ph": "X",
+                        "ts": ts,
+                        "dur": round(max(0.0, t - started) * 1e6, 3),
+                        "pid": PID,
+                        "tid": task_id,
+                        "args": args,
+                    }
+                )
+                if waiting in _WAITS:
+                    label = awaiting or waiting
+                    append(
+                        {
+                            "name": label,
+                            "cat": "wait",
+                            "ph": "B",
+                            "ts": round(max(0.0, t - origin) * 1e6, 3),
+                            "pid": PID,
+                            "tid": task_id,
+                        }
+                    )
+                    open_waits[task_id] = label
+        except BaseException:
+            self._forget_ahead()  # made in part: made again next time
+            raise
+        self._ahead_steps = stop
 
     def _summary(self, task: _Task) -> dict:
         return {
