@@ -233,3 +233,27 @@ def test_export_trace_of_a_script_run_holds_its_tasks_and_times(qtbot, naps, tmp
     assert tasks["Task-1"]["coro"] == "main"
     # times count from the run's start, as the window shows them
     assert 0 <= tasks["long"]["created"] < 2 and tasks["long"]["finished"] < 10
+
+
+def test_once_the_script_has_ended_its_lanes_offer_no_run_again(qtbot, window, tmp_path):
+    path = tmp_path / "quick.py"
+    path.write_text(
+        "import asyncio\n\nasync def main():\n    await asyncio.sleep(0.1)\n\nasyncio.run(main())\n"
+    )
+    assert window.script_feature.open_path(str(path))
+    qtbot.waitUntil(lambda: window.controller.run is not None and window.controller.run.over)
+    window.tick()
+    lanes = window.lanes
+    assert not lanes.can_rerun
+    main = row(window, "Task-1")
+    asked = []
+    lanes.rerunRequested.connect(asked.append)
+    point = lanes.area_centre(main.id, "button")
+    qtbot.mouseClick(lanes.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert asked == []
+    assert "run it again" not in lanes._tooltip(main, "button")
+    # a demo's finished lanes offer it again
+    window.run_demo("hello")
+    qtbot.waitUntil(lambda: row(window, "main") is not None and row(window, "main").state == "done")
+    window.tick()
+    assert lanes.can_rerun

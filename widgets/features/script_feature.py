@@ -333,6 +333,12 @@ class ScriptFeature(QObject):
         if target is not self._target:
             self._target_changed(target)
         self._show_stuck()
+        run = self.controller.run
+        can_rerun = not (isinstance(run, RemoteRun) and run.over)
+        lanes = self.window.lanes
+        if lanes.can_rerun != can_rerun:
+            lanes.can_rerun = can_rerun  # nothing is left to run a task again in
+            lanes.viewport().update()
         if self.problems.version != self._problem_version:
             self._problem_version = self.problems.version
             self.dock.setVisible(self.problems.current is not None)

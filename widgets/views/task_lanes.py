@@ -400,9 +400,13 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         button = areas["button"].adjusted(0, t.px(6), 0, -t.px(6))
         lit = row.id == self._hover and self._hover_button
         live = row.live
-        draw_stamp(p, (*look, "button", live, lit), button, self._draw_button, live, lit)
+        if live or self.can_rerun:
+            draw_stamp(p, (*look, "button", live, lit), button, self._draw_button, live, lit)
 
     _hover_button = False
+    # False once nothing can run a finished task again (a script whose process has
+    # ended): its lanes then offer no ↻.
+    can_rerun = True
     # Seconds a frame may spend drawing lanes whose look changed; the rest wait
     # for later frames. A new look costs 0.2-0.5 ms, and when a run starts every
     # visible lane is new while the run's first timers fall due. (Scrolling and
@@ -567,7 +571,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         if hit == "button":
             if row.live:
                 self.cancelRequested.emit(row.id)
-            else:
+            elif self.can_rerun:
                 self.rerunRequested.emit(row.id)
         elif hit == "bar" and row.state == "sleep" and row.due is not None:
             span = max(_sleep_span(row), row.remaining(self.clock.now()) or 0.0)
@@ -649,7 +653,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
             self.wakeRequested.emit(row.id)
         elif key == Qt.Key.Key_D and row.state == "sleep":
             self.delayRequested.emit(row.id, 1.0)
-        elif key == Qt.Key.Key_R and not row.live:
+        elif key == Qt.Key.Key_R and not row.live and self.can_rerun:
             self.rerunRequested.emit(row.id)
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and row.state == "sleep":
             self.edit_remaining(row.id)
@@ -692,7 +696,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
             lines.append(f"<span style='color:{colour}'>{PROBLEM_BADGE} {problem}</span>")
         if area == "bar" and row.state == "sleep":
             lines.append("<i>drag to set the remaining time; double-click to type it</i>")
-        elif area == "button":
+        elif area == "button" and (row.live or self.can_rerun):
             lines.append("<i>click to cancel</i>" if row.live else "<i>click to run it again</i>")
         return "<br>".join(lines)
 
