@@ -16,6 +16,7 @@ from coroscope.host.child import ChildOptions, ScriptChild
 from coroscope.loop.events import TaskStep, unpacked
 from coroscope.models.findings import FindingsModel, ReadyStep
 from coroscope.models.trace_collector import TraceCollector
+from coroscope.takes.trace_file import encode
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -59,12 +60,15 @@ def _taken_in(
         if ahead_every and number % ahead_every == 0 and child.origin is not None:
             collector.origin = child.origin
             collector.build_ahead(most=ahead_every * 7)
+            collector.encode_ahead(at_least=ahead_every * 3)  # JSON text made ahead too
     origin = child.origin if child.origin is not None else 0.0
     collector.origin = origin
     document = collector.build(
         end=child.now, metadata={"target": "prog.py"}, findings=findings.findings
     )
-    text = json.dumps(document, indent=None, separators=(",", ":"))
+    # The plain way, json.dumps of it all; else as the trace file writes it, with
+    # the text made ahead: the same bytes either way.
+    text = encode(document) if ahead_every else json.dumps(document, separators=(",", ":"))
     return text, findings.findings, (collector.dropped_steps, collector.dropped_tasks)
 
 
@@ -229,3 +233,25 @@ def test_without_a_bulk_taker_listeners_hear_every_step_as_a_taskstep() -> None:
     child._dispatch((protocol.EVENTS, 0, [PACK(0.5, 3, 0.1, 1.0), _step(0.6, 3, "sleep")]))
     assert [type(event) for event in heard] == [TaskStep, TaskStep]
     assert heard[0] == unpacked(PACK(0.5, 3, 0.1, 1.0))
+
+
+def test_text_made_ahead_is_not_used_once_the_events_were_changed() -> None:
+    collector = TraceCollector()
+    messages = [
+        (protocol.HELLO, protocol.VERSION, 1, "3.11", 0.0, "prog.py", protocol.kind_names()),
+        (protocol.EVENTS, 1, [_created(1, "main"), _step(0.2, 1, "ready"), _ended(0.3, 1)]),
+    ]
+    child = ScriptChild("prog.py")
+    collector.listen_to(child.log)
+    collector.reset(run=1)
+    for message in messages:
+        child._dispatch(message)
+    collector.origin = child.origin
+    collector.build_ahead()
+    collector.encode_ahead()
+    document = collector.build(end=0.3)
+    assert document.encoded is not None and document.encoded.count
+    assert encode(document) == json.dumps(document, separators=(",", ":"))
+    document["traceEvents"].insert(1, {"name": "added later"})  # someone edits the list
+    assert encode(document) == json.dumps(document, separators=(",", ":"))
+    assert '"added later"' in encode(document)

@@ -20,6 +20,8 @@ from coroscope.models.findings import FindingsModel, ReadyStep
 from coroscope.models.trace_collector import TraceCollector
 
 EXIT_DEADLOCK = 3
+# Events made ahead are encoded to JSON in chunks of at least this many.
+ENCODE_BATCH = 5000
 # The run the program's tasks are tagged with, said on the child's command line
 # (the agent's own default, so that importing it, and the traced loop with it,
 # is not needed here).
@@ -103,6 +105,7 @@ def _trace_script(
                     # what of the document can be made already.
                     collector.origin = child.origin
                     collector.build_ahead()
+                    collector.encode_ahead(at_least=ENCODE_BATCH)
         finally:
             outcome = child.end()
         if ctrl_c.pressed:

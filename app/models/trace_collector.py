@@ -22,6 +22,7 @@ Times in the summary are seconds on the loop clock from the start of the run;
 from __future__ import annotations
 
 import gc
+import json
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -105,6 +106,10 @@ class TraceCollector(FoldsByKind):
         self._ahead_steps = 0
         self._ahead_waits: dict[int, str] = {}
         self._ahead_origin = self.origin
+        # The first ``_encoded`` of those events as JSON text (``encode_ahead``),
+        # comma-joined chunks the trace file can write as they are.
+        self._encoded_chunks: list[str] = []
+        self._encoded = 0
 
     def _step(self, event: TaskStep) -> None:
         task = self._tasks.get(event.task)
@@ -259,6 +264,16 @@ class TraceCollector(FoldsByKind):
             if was_enabled:
                 gc.enable()
 
+    def encode_ahead(self, at_least: int = 1) -> None:
+        """Turn the events made ahead (``build_ahead``) into JSON text now, while the
+        run goes on, so writing the file after it has that much less to encode
+        (once ``at_least`` new ones wait: a chunk is one ``json.dumps``)."""
+        events = self._ahead
+        if len(events) - self._encoded >= max(1, at_least):
+            chunk = json.dumps(events[self._encoded :], separators=(",", ":"))[1:-1]
+            self._encoded_chunks.append(chunk)
+            self._encoded = len(events)
+
     def _build(
         self, end: float | None, metadata: dict[str, Any] | None, findings: Iterable[Finding]
     ) -> dict:
@@ -271,6 +286,8 @@ class TraceCollector(FoldsByKind):
             events.append(_meta("thread_name", task.id, {"name": task.name}))
             events.append(_meta("thread_sort_index", task.id, {"sort_index": task.id}))
         self._build_steps(len(self._steps))
+        first = len(events)
+        encoded = EncodedEvents(self._encoded_chunks, first, self._encoded, self._ahead)
         events += self._ahead  # (and forgotten by build)
         open_waits = self._ahead_waits
         for task_id, label in open_waits.items():
@@ -302,22 +319,26 @@ class TraceCollector(FoldsByKind):
             "dropped_tasks": self.dropped_tasks,
             **(metadata or {}),
         }
-        return {
-            "traceEvents": events,
-            "displayTimeUnit": "ms",
-            "otherData": other,
-            "tasks": [self._summary(task) for task in self._tasks.values()],
-            "blocking": [
-                {
-                    "task": what,
-                    "start": self._rel(start),
-                    "duration": round(wall, 6),
-                    "line": where,
-                }
-                for what, start, wall, where in self._blocks
-            ],
-            "problems": [finding.as_json(self.origin) for finding in findings],
-        }
+        document = TraceDocument(
+            {
+                "traceEvents": events,
+                "displayTimeUnit": "ms",
+                "otherData": other,
+                "tasks": [self._summary(task) for task in self._tasks.values()],
+                "blocking": [
+                    {
+                        "task": what,
+                        "start": self._rel(start),
+                        "duration": round(wall, 6),
+                        "line": where,
+                    }
+                    for what, start, wall, where in self._blocks
+                ],
+                "problems": [finding.as_json(self.origin) for finding in findings],
+            }
+        )
+        document.encoded = encoded
+        return document
 
     def _build_steps(self, stop: int) -> None:
         """The events of steps ``_ahead_steps``..``stop - 1`` after those made ahead."""
@@ -448,3 +469,22 @@ def _line(frames: tuple[Frame, ...]) -> str | None:
     if frame is None or not frame[1]:
         return None
     return f"{os.path.basename(frame[0])}:{frame[1]}"
+
+
+@dataclass(frozen=True)
+class EncodedEvents:
+    """``traceEvents[first:first + count]`` as JSON text made ahead: ``chunks``,
+    comma-joined, are those events as ``json.dumps`` writes them (compact), and
+    ``made`` are the very event dicts, to tell the document still holds them."""
+
+    chunks: list[str]
+    first: int
+    count: int
+    made: list[dict]
+
+
+class TraceDocument(dict):
+    """The trace document (a plain dict to every reader), with the part of its
+    events already encoded, if any (see ``coroscope.takes.trace_file``)."""
+
+    encoded: EncodedEvents | None = None

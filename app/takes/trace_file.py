@@ -20,11 +20,48 @@ def write_trace(document: dict, path: str | os.PathLike) -> Path:
     # json.dump to a stream always runs the pure-Python one, a few times slower
     # (most of a 100,000-step ``coroscope trace`` went there). A document that cannot
     # be encoded fails here, before any file exists.
-    text = json.dumps(document, indent=None, separators=(",", ":"))
+    text = encode(document)
     with AtomicFile(path) as out, open(out.temp, "w", encoding="utf-8") as stream:
         stream.write(text)
         stream.write("\n")
     return Path(path)
+
+
+_COMPACT = (",", ":")
+
+
+def encode(document: dict) -> str:
+    """``json.dumps(document)``, compact, byte for byte; the events a collector
+    encoded while the run went on (``TraceCollector.encode_ahead``) are taken as
+    they are, so only the rest is encoded now."""
+    encoded = getattr(document, "encoded", None)
+    events = document.get("traceEvents")
+    if (
+        encoded is None
+        or not encoded.count
+        or not isinstance(events, list)
+        or next(iter(document)) != "traceEvents"
+        or not _still_holds(events, encoded)
+    ):
+        return json.dumps(document, separators=_COMPACT)
+    first, stop = encoded.first, encoded.first + encoded.count
+    head = json.dumps(events[:first], separators=_COMPACT)[1:-1]
+    tail = json.dumps(events[stop:], separators=_COMPACT)[1:-1]
+    parts = ",".join(part for part in (head, *encoded.chunks, tail) if part)
+    rest = {key: value for key, value in document.items() if key != "traceEvents"}
+    after = "," + json.dumps(rest, separators=_COMPACT)[1:] if rest else "}"
+    return '{"traceEvents":[' + parts + "]" + after
+
+
+def _still_holds(events: list, encoded) -> bool:
+    """Whether ``events`` still has the encoded ones where they were (nobody has
+    changed the list since the document was built)."""
+    first, count = encoded.first, encoded.count
+    return (
+        len(events) >= first + count
+        and events[first] is encoded.made[0]
+        and events[first + count - 1] is encoded.made[count - 1]
+    )
 
 
 def summary_line(document: dict) -> str:
