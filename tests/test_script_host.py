@@ -302,3 +302,23 @@ def test_python_chooses_the_interpreter_the_script_runs_on(tmp_path):
     assert document["otherData"]["python"].startswith(wanted)
     [main] = script_tasks(document)
     assert main["state"] == "done" and main["name"] == "Task-1"
+
+
+def test_os_exit_keeps_its_code_and_the_run_up_to_it(tmp_path):
+    script = _write(
+        tmp_path,
+        """
+        import asyncio, os
+
+        async def main():
+            await asyncio.sleep(0.1)  # no real time under autojump: gone within 1 ms
+            os._exit(4)
+
+        asyncio.run(main())
+        """,
+    )
+    done, document = _trace(script)
+    assert done.returncode == _python(script).returncode == 4, done.stderr
+    [main] = script_tasks(document)
+    assert main["state"] == "pending" and main["resumes"] == 1  # as far as it got
+    assert document["otherData"]["loop_time"] >= 0.1

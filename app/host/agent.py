@@ -36,7 +36,7 @@ from asyncio import runners
 from collections import deque
 from collections.abc import Callable
 from time import perf_counter
-from typing import Any
+from typing import Any, NoReturn
 
 from coroscope.control import loop_intents
 from coroscope.control.cycles import cancel_tasks
@@ -86,6 +86,7 @@ class FrameSource:
 
 
 _agent: Agent | None = None
+_REAL_EXIT = os._exit  # before install() puts a flushing one in its place
 _TASK_INTENTS = ("cancel", "set_remaining", "delay", "rerun")
 _TIMER_INTENTS = ("cancel_timer", "move_timer")
 _INTENTS = ("cancel", "set_remaining", "delay", "cancel_timer", "move_timer")
@@ -371,7 +372,7 @@ class Agent:
 
     def _watcher_gone(self) -> None:
         if not self.finishing:
-            os._exit(1)  # nobody watches: end at once, as a terminal closing would
+            _REAL_EXIT(1)  # nobody watches: end at once, as a terminal closing would
 
     def flush(self, then: tuple | None = None) -> None:
         """Send what every loop did since the last flush, then ``then`` if given."""
@@ -502,6 +503,15 @@ class Agent:
             cancel_all(loop)
 
         runners._cancel_all_tasks = cancel_all_tasks  # type: ignore[attr-defined]
+
+        def exit_now(status: int) -> NoReturn:
+            # os._exit skips everything, the writer's next flush too: send what
+            # the loops did first, so the watcher still sees the run up to here.
+            with contextlib.suppress(Exception):
+                self.flush()
+            _REAL_EXIT(status)
+
+        os._exit = exit_now
         RUN_ID.set(self.run_id)
 
     def tag_output(self) -> None:
