@@ -227,3 +227,19 @@ def test_takes_with_worker_threads_keep_their_length(qapp, tmp_path):
     # 0.5 s, then a 0.6 s block in the loop (no loop time in a take), 0.2 s, the
     # two 0.6 s jobs in threads side by side, and the 1 s tail: about 2.3 s
     assert 22 <= len(first) <= 26
+
+
+def test_a_presentation_take_is_the_windows_presentation_mode_in_the_takes_theme(qapp, tmp_path):
+    """As a class sees it: large type, and no menus, gallery or status bar."""
+    options = TakeOptions(
+        output=tmp_path / "t.mp4", duration=0.3, theme="light", presentation=True, size=(1280, 720)
+    )
+    with recorder.OffscreenSession(options) as session:
+        session.start(demo_target("countdown"))
+        window = session.window
+        assert window.classroom.presenting
+        assert not window.menuBar().isVisible() and not window.statusBar().isVisible()
+        assert not window.gallery.isVisible()
+        from coroscope.widgets.paint import theme
+
+        assert theme.current().name == "light" and theme.current().scale > 1

@@ -120,7 +120,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     record.add_argument("--theme", choices=THEMES, default="dark", help="colour theme")
     record.add_argument(
-        "--presentation", action="store_true", help="large fonts, as on a projector"
+        "--presentation",
+        action="store_true",
+        help="the window's presentation mode: large type, no menus, gallery or status bar",
     )
     record.add_argument(
         "--duration",

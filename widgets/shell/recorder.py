@@ -181,6 +181,15 @@ class OffscreenSession:
         return remote.script_target(path, self.controller, python=python, frames=True)
 
     def start(self, target: Target) -> None:
+        if self.options.presentation and self.panel is self.window:
+            # As a class sees it: the window's own presentation mode (large type,
+            # no menus, gallery or status bar, the code given room), in the take's theme.
+            self.window.install_features()
+            classroom = getattr(self.window, "classroom", None)
+            if classroom is not None:
+                classroom.light_action.setChecked(self.options.theme == "light")
+                classroom.presentation_action.setChecked(True)
+                self._process_events()
         self.window.run_target(target)
         run = self.controller.run
         if isinstance(run, RemoteRun):
