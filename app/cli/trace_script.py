@@ -11,21 +11,17 @@ the limit, so the child is ended from here and the trace says where it was stuck
 
 from __future__ import annotations
 
-import gc
 import signal
 
 from coroscope.control.ctrl_c import CtrlC
+from coroscope.host import protocol
 from coroscope.host.child import ChildOptions, ChildOutcome, ScriptChild, default_python
 from coroscope.models.findings import FindingsModel, ReadyStep
-from coroscope.models.trace_collector import TraceCollector
+from coroscope.models.trace_collector import TraceCollector, gc_paused
 
 EXIT_DEADLOCK = 3
 # Events made ahead are encoded to JSON in chunks of at least this many.
 ENCODE_BATCH = 5000
-# The run the program's tasks are tagged with, said on the child's command line
-# (the agent's own default, so that importing it, and the traced loop with it,
-# is not needed here).
-RUN = 1
 # Past the limit by this much loop time, the program is stuck in a step: end it.
 _STUCK_MARGIN = 1.0
 
@@ -48,88 +44,70 @@ def trace_script(
     # 100,000-step run. What is alive at the end (the document, the models) is
     # frozen before the collector resumes, so it does not walk that either;
     # reference counting still frees it.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        traced = _trace_script(script, args, python, threshold, limit, realtime)
-    finally:
-        if was_enabled:
-            gc.freeze()
-            gc.enable()
-    return traced
+    with gc_paused(freeze=True):
+        options = ChildOptions(
+            python=python or default_python(),
+            autojump=not realtime,
+            block_threshold=threshold,
+            limit=limit,
+            stop_on_stall=True,
+            args=args,
+            run_id=protocol.DEFAULT_RUN,
+        )
+        child = ScriptChild(script, options)
+        collector = TraceCollector()
+        collector.listen_to(child.log)
+        collector.reset(run=protocol.DEFAULT_RUN)
+        findings = FindingsModel()
+        findings.listen_to(child.log)
+        deadlocks = []
+        findings.on_finding.append(lambda f: deadlocks.append(f) if f.kind == "deadlock" else None)
 
+        def ready_steps(steps: list[ReadyStep]) -> None:
+            # In the order they subscribed; neither emits anything.
+            collector.ready_steps(steps)
+            findings.ready_steps(steps)
 
-def _trace_script(
-    script: str,
-    args: tuple[str, ...],
-    python: str | None,
-    threshold: float,
-    limit: float,
-    realtime: bool,
-) -> tuple[dict, str, int]:
-    options = ChildOptions(
-        python=python or default_python(),
-        autojump=not realtime,
-        block_threshold=threshold,
-        limit=limit,
-        stop_on_stall=True,
-        args=args,
-        run_id=RUN,
-    )
-    child = ScriptChild(script, options)
-    collector = TraceCollector()
-    collector.listen_to(child.log)
-    collector.reset(run=RUN)
-    findings = FindingsModel()
-    findings.listen_to(child.log)
-    deadlocks = []
-    findings.on_finding.append(lambda f: deadlocks.append(f) if f.kind == "deadlock" else None)
-
-    def ready_steps(steps: list[ReadyStep]) -> None:
-        # In the order they subscribed; neither emits anything.
-        collector.ready_steps(steps)
-        findings.ready_steps(steps)
-
-    # Nobody else listens, and nothing holds the log: bare-yield steps, most of a
-    # busy run's events, need not become TaskSteps (see ScriptChild.on_ready_steps).
-    child.on_ready_steps = ready_steps
-    with CtrlC() as ctrl_c:
-        child.start()
-        try:
-            while child.pump(0.05):
-                if ctrl_c.pressed or deadlocks or _past_limit(child, limit):
-                    child.stop()
-                    break
-                if child.origin is not None:
-                    # The script runs in another process: while it does, make
-                    # what of the document can be made already.
-                    collector.origin = child.origin
-                    collector.build_ahead()
-                    collector.encode_ahead(at_least=ENCODE_BATCH)
-        finally:
-            outcome = child.end()
-        if ctrl_c.pressed:
-            raise ctrl_c.interruption()
-    origin = child.origin if child.origin is not None else 0.0
-    collector.origin = origin
-    end = child.now if child.now is not None else origin
-    document = collector.build(
-        end=end,
-        metadata={
-            "target": script,
-            "block_threshold": threshold,
-            "realtime": realtime,
-            "python": child.python_version,
-            "exit_code": outcome.code,
-        },
-        findings=findings.findings,
-    )
-    if deadlocks:
-        at = deadlocks[0].t - origin
-        return document, f"; deadlock at t={at:.2f}: the run could never go on", EXIT_DEADLOCK
-    if child.limit_reached or outcome.stopped:
-        return document, f"; stopped at the {limit:g} s limit (--duration){_how(outcome)}", 0
-    return document, _ending(outcome), _exit_code(outcome)
+        # Nobody else listens, and nothing holds the log: bare-yield steps, most of a
+        # busy run's events, need not become TaskSteps (see ScriptChild.on_ready_steps).
+        child.on_ready_steps = ready_steps
+        with CtrlC() as ctrl_c:
+            child.start()
+            try:
+                while child.pump(0.05):
+                    if ctrl_c.pressed or deadlocks or _past_limit(child, limit):
+                        child.stop()
+                        break
+                    if child.origin is not None:
+                        # The script runs in another process: while it does, make
+                        # what of the document can be made already.
+                        collector.origin = child.origin
+                        collector.build_ahead()
+                        collector.encode_ahead(at_least=ENCODE_BATCH)
+            finally:
+                outcome = child.end()
+            if ctrl_c.pressed:
+                raise ctrl_c.interruption()
+        origin = child.origin if child.origin is not None else 0.0
+        collector.origin = origin
+        end = child.now if child.now is not None else origin
+        document = collector.build(
+            end=end,
+            metadata={
+                "target": script,
+                "block_threshold": threshold,
+                "realtime": realtime,
+                "python": child.python_version,
+                "exit_code": outcome.code,
+            },
+            findings=findings.findings,
+        )
+        if deadlocks:
+            at = deadlocks[0].t - origin
+            return document, f"; deadlock at t={at:.2f}: the run could never go on", EXIT_DEADLOCK
+        if child.limit_reached or outcome.stopped:
+            return document, f"; stopped at the {limit:g} s limit (--duration){_how(outcome)}", 0
+        return document, _ending(outcome), _exit_code(outcome)
 
 
 def _past_limit(child: ScriptChild, limit: float) -> bool:

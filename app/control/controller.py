@@ -165,11 +165,7 @@ class Controller:
             return
         if not main.cancelled():
             main.exception()  # main's own ending is the runner's to report, as asyncio.run's
-        for heard in self.tracer.unretrieved(run.id):
-            self.events.emit(heard)
-        left = self.tracer.left_running(run.id)
-        if left is not None:
-            self.events.emit(left)
+        self.tracer.program_over(run.id)
 
     async def stop(self) -> list[str]:
         """Cancel everything the current run started and wait for it to unwind."""

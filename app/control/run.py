@@ -56,6 +56,27 @@ class RerunError(Exception):
     pass
 
 
+class Recipes:
+    """How to start each task of a run again (Run again on a finished lane), up
+    to ``MAX_RECIPES`` of them: kept as each task is created."""
+
+    def __init__(self) -> None:
+        self._by_task: dict[int, Recipe] = {}
+
+    def remember(self, task: asyncio.Task, info: TaskInfo) -> None:
+        if len(self._by_task) < MAX_RECIPES:
+            recipe = capture_recipe(task.get_coro(), info.name)
+            if recipe is not None:
+                self._by_task[info.id] = recipe
+
+    def call(self, task_id: int, name: str) -> Coroutine:
+        """A new coroutine of the task's function, with the arguments it began with."""
+        recipe = self._by_task.get(task_id)
+        if recipe is None:
+            raise RerunError(f"{name} cannot be run again: its start was not recorded")
+        return recipe.call()
+
+
 def capture_recipe(coro: object, name: str) -> Recipe | None:
     """Rebuild a callable from a coroutine that has not started yet.
 
@@ -107,7 +128,7 @@ class Run:
         self.loop = loop
         self.target = target
         self.main: asyncio.Task | None = None
-        self.recipes: dict[int, Recipe] = {}
+        self.recipes = Recipes()
         self.stopped = False
 
     def start(self) -> asyncio.Task:
@@ -119,20 +140,14 @@ class Run:
 
     def remember(self, task: asyncio.Task, info: TaskInfo) -> None:
         """Tracer hook: keep a recipe for each task of this run, to run it again."""
-        if info.run != self.id or len(self.recipes) >= MAX_RECIPES:
-            return
-        recipe = capture_recipe(task.get_coro(), info.name)
-        if recipe is not None:
-            self.recipes[info.id] = recipe
+        if info.run == self.id:
+            self.recipes.remember(task, info)
 
     def rerun(self, task_id: int, name: str) -> asyncio.Task:
-        recipe = self.recipes.get(task_id)
-        if recipe is None:
-            raise RerunError(f"{name} cannot be run again: its start was not recorded")
+        coro = self.recipes.call(task_id, name)
         context = contextvars.copy_context()
         context.run(RUN_ID.set, self.id)
-        task = self.loop.create_task(recipe.call(), name=name, context=context)
-        return task
+        return self.loop.create_task(coro, name=name, context=context)
 
     def tasks(self) -> list[asyncio.Task]:
         tracer = self.loop.tracer  # type: ignore[attr-defined]

@@ -41,7 +41,7 @@ from typing import Any, NoReturn
 from coroscope.control import loop_intents
 from coroscope.control.cycles import cancel_tasks
 from coroscope.control.loop_intents import IntentError
-from coroscope.control.run import MAX_RECIPES, Recipe, capture_recipe
+from coroscope.control.run import Recipes, RerunError
 from coroscope.host import protocol
 from coroscope.host.tagged_output import TaggedStream, running_agent_loop
 from coroscope.loop.clock import VirtualClock
@@ -55,14 +55,10 @@ from coroscope.loop.events import (
 from coroscope.loop.scheduler import RUN_ID
 from coroscope.loop.stall import threads_could_wake
 from coroscope.loop.traced_loop import HeadlessLoop
-from coroscope.loop.tracer import TaskInfo, exception_place
+from coroscope.loop.tracer import exception_place
 from coroscope.models.loop_model import ready_sample
 from coroscope.scripts.watchdog import Watchdog
 
-# Every task of the program belongs to one run (stall and left-pending checks
-# look at a run's tasks; the agent hosts exactly one): this one unless the
-# watcher names another (--run), so that its own runs' ids stay apart.
-PROGRAM_RUN = 1
 FLUSH_EVERY = 0.02
 BATCH = 250  # events per message
 READY_EVERY = 5  # ticks: the Loop panel's look at each ready queue, 10 times a second
@@ -109,8 +105,9 @@ class AgentLoop(HeadlessLoop):
         self.tracer.ids = self.scheduler._ids = self.io_taps._ids = ids
         self.outside._job_ids = self.outside._proc_ids = ids
         self.tracer.contain_exits = False
-        self.tracer.on_task_created = self._task_created
-        self._recipes: dict[int, Recipe] = {}
+        # How to start each task again (Run again on a finished lane).
+        self._recipes = Recipes()
+        self.tracer.on_task_created = self._recipes.remember
         # Intents from the watcher, run on this loop's thread before each pass
         # (also while paused, when the scheduler runs nothing).
         self._intents: deque[tuple] = deque()
@@ -151,7 +148,7 @@ class AgentLoop(HeadlessLoop):
             self._watchdog = None
             settling, self._settling = self._settling, None
             if settling is not None:  # the program stopped the loop mid-frame
-                self._agent.flush(then=(protocol.SETTLED, settling[0], threads_could_wake()))
+                self._agent.settled(settling[0])
             self._settle_waiting_frames()
 
     def _settle_waiting_frames(self) -> None:
@@ -160,19 +157,16 @@ class AgentLoop(HeadlessLoop):
             with contextlib.suppress(ValueError):
                 self._intents.remove(message)
                 self._agent.frame_time.value = message[1]
-                self._agent.flush(then=(protocol.SETTLED, message[1], threads_could_wake()))
+                self._agent.settled(message[1])
 
     def program_over(self) -> None:
         """What the program left behind as its runner ends it: failed tasks nobody
         asked about, and tasks still pending that the runner now cancels."""
-        for heard in self.tracer.unretrieved(self._agent.run_id):
-            self.events.emit(heard)
-        left = self.tracer.left_running(self._agent.run_id)
-        if left is not None:
-            self.events.emit(left)
+        self.tracer.program_over(self._agent.run_id)
 
     def close(self) -> None:
         if not self.is_closed() and not self.is_running():
+            # Failed tasks nobody asked about: once the loop is gone, nobody will.
             for heard in self.tracer.unretrieved(self._agent.run_id):
                 self.events.emit(heard)
         super().close()
@@ -215,13 +209,6 @@ class AgentLoop(HeadlessLoop):
         cancel_tasks([task for task in asyncio.all_tasks(self) if not task.done()])
 
     # -- the watcher's intents ------------------------------------------------
-    def _task_created(self, task: asyncio.Task, info: TaskInfo) -> None:
-        # How to start it again (Run again on a finished lane), as the window's runs keep.
-        if len(self._recipes) < MAX_RECIPES:
-            recipe = capture_recipe(task.get_coro(), info.name)
-            if recipe is not None:
-                self._recipes[info.id] = recipe
-
     def owns_task(self, task_id: int) -> bool:
         return self.tracer.task_by_id(task_id) is not None
 
@@ -263,8 +250,7 @@ class AgentLoop(HeadlessLoop):
         if quiet or scheduler.callbacks_run - settling[1] > MAX_CALLBACKS_PER_FRAME:
             self._settling = None
             self.check_stall()
-            busy = self._external_jobs > 0 or threads_could_wake()
-            self._agent.flush(then=(protocol.SETTLED, settling[0], busy))
+            self._agent.settled(settling[0], busy=self._external_jobs > 0)
 
     def _process_events(self, event_list: list) -> None:
         # The self-pipe only wakes the loop for the intents above: read it now,
@@ -318,10 +304,11 @@ class AgentLoop(HeadlessLoop):
             agent.send((protocol.REFUSED, f"{intent} failed: {type(exc).__name__}: {exc}"))
 
     def _rerun(self, task_id: int, name: str) -> None:
-        recipe = self._recipes.get(task_id)
-        if recipe is None:
-            raise IntentError(f"{name} cannot be run again: its start was not recorded")
-        self.create_task(recipe.call(), name=name)
+        try:
+            coro = self._recipes.call(task_id, name)
+        except RerunError as exc:
+            raise IntentError(str(exc)) from exc
+        self.create_task(coro, name=name)
 
 
 class Agent:
@@ -332,7 +319,7 @@ class Agent:
         block_threshold: float,
         limit: float | None,
         stop_on_stall: bool = False,
-        run_id: int = PROGRAM_RUN,
+        run_id: int = protocol.DEFAULT_RUN,
         first_id: int = 1,
         frames: bool = False,
     ) -> None:
@@ -380,6 +367,12 @@ class Agent:
             self._flush()
             if then is not None:
                 self.send(then)
+
+    def settled(self, frame_time: float, busy: bool = False) -> None:
+        """Say that the frame at ``frame_time`` is settled, after its events; the
+        take keeps pace with real time while ``busy`` or a thread of the program's
+        may still hand a loop work."""
+        self.flush(then=(protocol.SETTLED, frame_time, busy or threads_could_wake()))
 
     def _flush(self) -> None:
         for loop in list(self.loops):
@@ -445,7 +438,7 @@ class Agent:
                 running[0].ask(message)
             else:  # the program is over: nothing to settle
                 self.frame_time.value = message[1]
-                self.flush(then=(protocol.SETTLED, message[1], threads_could_wake()))
+                self.settled(message[1])
         elif tag == protocol.INTENT:
             owner = self._loop_for(message[1], message[2])
             if owner is None:
@@ -614,7 +607,9 @@ def _parser() -> argparse.ArgumentParser:
         "--tag-output", action="store_true", help="print() as events tagged with the task"
     )
     parser.add_argument("--frames", action="store_true", help="loop time moves only frame by frame")
-    parser.add_argument("--run", type=int, default=PROGRAM_RUN, help="the run id to tag with")
+    parser.add_argument(
+        "--run", type=int, default=protocol.DEFAULT_RUN, help="the run id to tag with"
+    )
     parser.add_argument("--first-id", type=int, default=1, help="where ids start counting")
     parser.add_argument(
         "--clock", default=None, help="the watcher's clock: virtual,real,speed,paused (0 or 1)"

@@ -21,6 +21,9 @@ from typing import Any, cast
 from coroscope.loop.events import _KINDS, _READY_STEP, Event, unpacked
 
 VERSION = 1
+# The run every task of a program belongs to, unless the watcher names another
+# (``--run``): the agent hosts exactly one program.
+DEFAULT_RUN = 1
 _LENGTH = struct.Struct("<I")
 # A frame longer than this is a broken stream, not a message.
 MAX_FRAME = 64 * 1024 * 1024

@@ -19,7 +19,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from coroscope.control.run import ExternalRun, Target
 from coroscope.host.child import (
@@ -100,9 +100,8 @@ class RemoteRun(ExternalRun):
         except ChildError:
             self._over = True
             raise
-        for stream in (self.child.stdout, self.child.stderr):
-            if stream is not None:
-                os.set_blocking(stream.fileno(), False)
+        for stream, _name in self._pipes():
+            os.set_blocking(stream.fileno(), False)
         if self.on_started is not None:
             self.on_started(self)
 
@@ -155,9 +154,7 @@ class RemoteRun(ExternalRun):
         if not self._over:
             if self.child.connected:
                 found.append(self.child.fileno())
-            for stream, name in ((self.child.stdout, "stdout"), (self.child.stderr, "stderr")):
-                if stream is not None and name not in self._ended_streams:
-                    found.append(stream.fileno())
+            found += [s.fileno() for s, name in self._pipes() if name not in self._ended_streams]
         return found
 
     def pump(self) -> None:
@@ -173,11 +170,14 @@ class RemoteRun(ExternalRun):
         if not alive and self.child.process_ended:
             self._finish()
 
+    def _pipes(self) -> list[tuple[IO[bytes], str]]:
+        """The child's stdout and stderr that are pipes here, with their names."""
+        pipes = (self.child.stdout, "stdout"), (self.child.stderr, "stderr")
+        return [(stream, name) for stream, name in pipes if stream is not None]
+
     def _read_output(self, reads: int = 4) -> None:
         """Up to ``reads`` chunks of each pipe (a flood must not hold the window)."""
-        for stream, name in ((self.child.stdout, "stdout"), (self.child.stderr, "stderr")):
-            if stream is None:
-                continue
+        for stream, name in self._pipes():
             for _ in range(reads):
                 try:
                     data = os.read(stream.fileno(), 65536)
@@ -214,9 +214,8 @@ class RemoteRun(ExternalRun):
             self._lines(name, b"", final=True)
         self._over = True
         self.events.emit(SessionEvent(self.clock.now(), "stopped", _ending(self)))
-        for stream in (self.child.stdout, self.child.stderr):
-            if stream is not None:
-                stream.close()
+        for stream, _name in self._pipes():
+            stream.close()
         if self.on_over is not None:
             self.on_over(self)
         self._ended()

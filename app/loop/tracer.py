@@ -564,6 +564,15 @@ class Tracer:
             )
         return found
 
+    def program_over(self, run: int) -> None:
+        """``run``'s program is over (its main task, or its runner, ended): say the
+        failed tasks nobody asked about, and the tasks it left pending."""
+        for heard in self.unretrieved(run):
+            self.log.emit(heard)
+        left = self.left_running(run)
+        if left is not None:
+            self.log.emit(left)
+
     def left_running(self, run: int, besides: asyncio.Task | None = None) -> LeftRunning | None:
         """The tasks of ``run`` still pending with no cancel asked for, once its
         program is over, or None if there are none."""

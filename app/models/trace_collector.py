@@ -21,10 +21,11 @@ Times in the summary are seconds on the loop clock from the start of the run;
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -64,6 +65,22 @@ class _Task:
     resumes: int = 0
     result: str | None = None
     exception: str | None = None
+
+
+@contextlib.contextmanager
+def gc_paused(freeze: bool = False) -> Iterator[None]:
+    """The cyclic garbage collector rests inside, and is turned back on after
+    only if it was on; with ``freeze``, what is alive then is first moved out of
+    its sight (kept to the end anyway, it would only be walked again)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            if freeze:
+                gc.freeze()
+            gc.enable()
 
 
 class TraceCollector(FoldsByKind):
@@ -231,16 +248,13 @@ class TraceCollector(FoldsByKind):
         # The document is three new dicts or so a step, all of them kept: the cyclic
         # garbage collector can free none of them, yet the collections that so many
         # allocations set off took about 40% of building one of 100,000 steps. It is
-        # paused meanwhile, and turned back on only if it was on.
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return self._build(end, metadata, findings)
-        finally:
-            # The document has them now: another build makes its own.
-            self._forget_ahead()
-            if was_enabled:
-                gc.enable()
+        # paused meanwhile.
+        with gc_paused():
+            try:
+                return self._build(end, metadata, findings)
+            finally:
+                # The document has them now: another build makes its own.
+                self._forget_ahead()
 
     def build_ahead(self, most: int | None = None) -> None:
         """Make the document's events for the steps taken so far (at most ``most``
@@ -256,13 +270,8 @@ class TraceCollector(FoldsByKind):
             stop = min(stop, self._ahead_steps + most)
         if stop <= self._ahead_steps:
             return
-        was_enabled = gc.isenabled()
-        gc.disable()  # as in build
-        try:
+        with gc_paused():  # as in build
             self._build_steps(stop)
-        finally:
-            if was_enabled:
-                gc.enable()
 
     def encode_ahead(self, at_least: int = 1) -> None:
         """Turn the events made ahead (``build_ahead``) into JSON text now, while the
