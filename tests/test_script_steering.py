@@ -238,20 +238,34 @@ def test_export_trace_of_a_script_run_holds_its_tasks_and_times(qtbot, naps, tmp
 def test_once_the_script_has_ended_its_lanes_offer_no_run_again(qtbot, window, tmp_path):
     path = tmp_path / "quick.py"
     path.write_text(
-        "import asyncio\n\nasync def main():\n    await asyncio.sleep(0.1)\n\nasyncio.run(main())\n"
+        "import asyncio\n\n"
+        "async def quick():\n    return 1\n\n"
+        "async def main():\n"
+        "    await asyncio.create_task(quick(), name='quick')\n"
+        "    await asyncio.sleep(0.5)\n\n"
+        "asyncio.run(main())\n"
     )
-    assert window.script_feature.open_path(str(path))
-    qtbot.waitUntil(lambda: window.controller.run is not None and window.controller.run.over)
-    window.tick()
     lanes = window.lanes
+
+    def button_colours(task_id):
+        button = lanes._areas(lanes.row_rect(task_id))["button"].adjusted(2, 8, -2, -8)
+        image = lanes.viewport().grab(button).toImage()
+        return {image.pixel(x, y) for x in range(image.width()) for y in range(image.height())}
+
+    assert window.script_feature.open_path(str(path))
+    quick = wait_row(qtbot, window, "quick", "done")
+    assert lanes.can_rerun and len(button_colours(quick.id)) > 1  # ↻ while the script runs
+    qtbot.waitUntil(lambda: window.controller.run.over, timeout=5000)
+    window.tick()
     assert not lanes.can_rerun
-    main = row(window, "Task-1")
     asked = []
     lanes.rerunRequested.connect(asked.append)
-    point = lanes.area_centre(main.id, "button")
+    point = lanes.area_centre(quick.id, "button")
     qtbot.mouseClick(lanes.viewport(), Qt.MouseButton.LeftButton, pos=point)
     assert asked == []
-    assert "run it again" not in lanes._tooltip(main, "button")
+    assert "run it again" not in lanes._tooltip(row(window, "quick"), "button")
+    # and no ↻ is drawn there any more: the button's place is plain lane background
+    assert len(button_colours(quick.id)) == 1
     # a demo's finished lanes offer it again
     window.run_demo("hello")
     qtbot.waitUntil(lambda: row(window, "main") is not None and row(window, "main").state == "done")

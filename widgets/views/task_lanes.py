@@ -258,7 +258,7 @@ class TaskLanesView(PaintedRows, QAbstractScrollArea):
         ratio = viewport.devicePixelRatioF()
         # What every row's look depends on, and where a row's bar is (worked out
         # once per frame, not per row: this runs thirty times a second).
-        view_look = (t.name, t.scale, width, height, ratio)
+        view_look = (t.name, t.scale, width, height, ratio, self.can_rerun)
         row_rect = QRect(0, 0, width, height)  # a row at the top: pictures are drawn so
         areas = self._areas(row_rect)
         bar = areas["bar"]
