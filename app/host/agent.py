@@ -30,7 +30,6 @@ import runpy
 import socket
 import sys
 import threading
-import time
 import traceback
 from asyncio import runners
 from collections import deque
@@ -149,15 +148,6 @@ class AgentLoop(HeadlessLoop):
             settling, self._settling = self._settling, None
             if settling is not None:  # the program stopped the loop mid-frame
                 self._agent.settled(settling[0])
-            self._settle_waiting_frames()
-
-    def _settle_waiting_frames(self) -> None:
-        """Frames asked of this loop just as it stopped: nothing more runs in them."""
-        for message in [m for m in list(self._intents) if m[0] == protocol.FRAME]:
-            with contextlib.suppress(ValueError):
-                self._intents.remove(message)
-                self._agent.frame_time.value = message[1]
-                self._agent.settled(message[1])
 
     def program_over(self) -> None:
         """What the program left behind as its runner ends it: failed tasks nobody
@@ -170,7 +160,6 @@ class AgentLoop(HeadlessLoop):
             for heard in self.tracer.unretrieved(self._agent.run_id):
                 self.events.emit(heard)
         super().close()
-        self._settle_waiting_frames()
         # Its last events go with the writer's next flush, or at the program's
         # end: waiting here for a slow watcher to take them would slow the program.
 
@@ -234,6 +223,12 @@ class AgentLoop(HeadlessLoop):
         """Frame-stepped: between frames, only gather I/O and intents; while a
         frame settles, run what is due until nothing is ready, no timer is due
         and no I/O came in a whole pass, then say so (after the frame's events)."""
+        if self._settling is None:
+            # The frame waiting for whichever loop runs next (see Agent.frame).
+            frame_time = self._agent.take_frame()
+            if frame_time is not None:
+                self._agent.frame_time.value = frame_time
+                self._settling = (frame_time, self.scheduler.callbacks_run)
         settling = self._settling
         events = self._selector.select(0 if settling is not None else None)
         self._process_events(events)
@@ -270,10 +265,6 @@ class AgentLoop(HeadlessLoop):
         agent = self._agent
         if message[0] == _CHECK_STALL:
             self.check_stall()
-            return
-        if message[0] == protocol.FRAME:
-            agent.frame_time.value = message[1]
-            self._settling = (message[1], self.scheduler.callbacks_run)
             return
         if message[0] == protocol.CLOCK:
             agent.clock.adopt(message[1:])
@@ -343,6 +334,9 @@ class Agent:
         self._send_lock = threading.Lock()
         # One flush at a time, so a frame's SETTLED never overtakes its events.
         self._flush_lock = threading.Lock()
+        # The frame the watcher asked for that no loop has taken yet (see frame).
+        self._frame: float | None = None
+        self._frame_lock = threading.Lock()
         self._flushed = threading.Event()
         self._writer = threading.Thread(target=self._write, name="coroscope-agent-writer")
         self._reader = threading.Thread(target=self._read, name="coroscope-agent-reader")
@@ -368,11 +362,38 @@ class Agent:
             if then is not None:
                 self.send(then)
 
+    def frame(self, frame_time: float) -> None:
+        """From the reader: a frame to settle. It waits for whichever loop runs
+        next to take it at the start of a pass (a loop that is just stopping
+        never does), so the frame a program's work lands in never depends on
+        thread timing; while no loop runs (top-level code, between two runs)
+        loop time stands still. Once the program is over, it is settled empty."""
+        with self._frame_lock:
+            self._frame = frame_time
+            if not self.finishing:
+                for loop in list(self.loops):
+                    with contextlib.suppress(AttributeError, OSError, RuntimeError):
+                        loop._write_to_self()  # type: ignore[attr-defined]
+                return
+        self._settle_left_frame()
+
+    def take_frame(self) -> float | None:
+        with self._frame_lock:
+            frame_time, self._frame = self._frame, None
+            return frame_time
+
+    def _settle_left_frame(self) -> None:
+        frame_time = self.take_frame()
+        if frame_time is not None:
+            self.frame_time.value = frame_time
+            self.settled(frame_time)
+
     def settled(self, frame_time: float, busy: bool = False) -> None:
         """Say that the frame at ``frame_time`` is settled, after its events; the
         take keeps pace with real time while ``busy`` or a thread of the program's
         may still hand a loop work."""
-        self.flush(then=(protocol.SETTLED, frame_time, busy or threads_could_wake()))
+        busy = busy or threads_could_wake()
+        self.flush(then=(protocol.SETTLED, frame_time, busy, self.finishing))
 
     def _flush(self) -> None:
         for loop in list(self.loops):
@@ -426,19 +447,7 @@ class Agent:
             for loop in loops:
                 loop.ask(message)
         elif tag == protocol.FRAME:
-            # While no loop runs (top-level code, between two runs, the end), the
-            # frame waits: loop time stands still while the program runs outside
-            # any loop, so every take of it has the same frames.
-            running: list[AgentLoop] = []
-            while not running and not self.finishing:
-                running = [loop for loop in list(self.loops) if loop.is_running()]
-                if not running:
-                    time.sleep(0.001)
-            if running:
-                running[0].ask(message)
-            else:  # the program is over: nothing to settle
-                self.frame_time.value = message[1]
-                self.settled(message[1])
+            self.frame(message[1])
         elif tag == protocol.INTENT:
             owner = self._loop_for(message[1], message[2])
             if owner is None:
@@ -558,7 +567,9 @@ class Agent:
         return 0, ""
 
     def finish(self, code: int, outcome: str) -> None:
-        self.finishing = True
+        with self._frame_lock:
+            self.finishing = True
+        self._settle_left_frame()  # no loop will run again to take it
         self._flushed.set()
         self._writer.join(timeout=2.0)
         for stream in (sys.stdout, sys.stderr):

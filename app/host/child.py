@@ -117,6 +117,7 @@ class ScriptChild:
         # Frames settled so far, and whether outside work was busy at the last.
         self.settled = 0
         self.outside_busy = False
+        self.settled_at_end = False  # the last frame settled as the program ended
         self.exited = False  # the agent said EXIT, or the process is gone
         self._stuck: tuple[protocol.Stuck, ...] = ()
         self._reader = protocol.Reader()
@@ -264,6 +265,7 @@ class ScriptChild:
         elif kind == protocol.SETTLED:
             self.settled += 1
             self.outside_busy = bool(message[2])
+            self.settled_at_end = len(message) > 3 and bool(message[3])
         elif kind == protocol.CLOCK and self.on_clock is not None:
             self.on_clock(tuple(message[1:5]))
         elif kind == protocol.REFUSED and self.on_refused is not None:

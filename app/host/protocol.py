@@ -50,7 +50,8 @@ CLOCK = "clock"
 # A headless take steps the program frame by frame: the watcher sends (FRAME,
 # frame time) to move the agent's clock (a source the watcher moves, see
 # ``--frames``) and run what is then due, to quiescence; the agent answers
-# (SETTLED, frame time, outside work busy) once it has sent that frame's events.
+# (SETTLED, frame time, outside work busy, program over) once it has sent that
+# frame's events; "program over": no loop will run again, the process is ending.
 FRAME = "frame"
 SETTLED = "settled"
 # From the watcher:

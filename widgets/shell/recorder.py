@@ -260,6 +260,10 @@ class OffscreenSession:
             settled = run.child.settled
             run.frame(self.time.value)
             self._wait_for(lambda: run.child.settled > settled)
+            if run.child.settled_at_end:
+                # The program is over: the run ends in this frame in every take,
+                # however long its process then takes to exit.
+                self._wait_for(lambda: run.over)
         sched = self.loop.scheduler
         clock = self.loop.clock
         limit = sched.callbacks_run + MAX_CALLBACKS_PER_FRAME
